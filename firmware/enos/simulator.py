@@ -1,0 +1,854 @@
+"""A simulator of the EnOS API gateway: token service and the V2.1 firmware APIs.
+
+It follows /work/shared/enos-api.md. Pure standard library, so benchmark scripts can run it
+without Django::
+
+    python -m firmware.enos.simulator --host 127.0.0.1 --port 8090
+
+In tests::
+
+    with Simulator(port=0) as sim:
+        ...  # talk to sim.url with DEMO_APP_KEY / DEMO_APP_SECRET on DEMO_ORG_ID
+
+Stable firmwareIds of the default fixtures (org DEMO_ORG_ID unless noted):
+
+* ``fw-turbine-ctrl-3.2.1``: new firmware (no productKey), name in four locales, sha256 sign of
+  ``b"fwportal demo firmware\\n"``; also in DEMO_ORG_ID_2 with version 3.3.0.
+* ``fw-legacy-inverter-1.0.4``: old firmware (productKey BXwU4kMk), md5 sign, fileSize as a
+  string, desc null, no firmwareTags and no verification thresholds.
+* ``fw-no-name``: no name and no fileSize keys.
+* ``fw-null-fields``: every optional field present but null.
+* ``fw-xss-tags``: HTML in firmwareTags and desc, plus an unknown ``futureField``.
+* ``fw-quote-name``: name with quotes, ``%`` and ``_``.
+* ``fw-unicode-name``: name with a zh_CN value only.
+* ``fw-unverified``: enableVerification true, isVerified false, thresholds present.
+* ``fw-pitch-and-yaw``: name containing `` and ``.
+
+Counters: ``token_get``/``token_refresh`` count every request to those endpoints; ``business``
+counts business requests that passed token and signature checks; ``get``/``search`` count the
+requests those actions served (not the ones a fault replaced); ``connections`` counts accepted
+TCP connections.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import math
+import random
+import secrets
+import signal
+import socket
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any, ClassVar, Self
+from urllib.parse import parse_qsl, urlsplit
+
+__all__ = [
+    "DEFAULT_FIXTURES",
+    "DEMO_APP_KEY",
+    "DEMO_APP_SECRET",
+    "DEMO_ORG_ID",
+    "DEMO_ORG_ID_2",
+    "Fault",
+    "Simulator",
+    "add_arguments",
+    "build_arg_parser",
+    "main",
+    "run",
+]
+
+DEFAULT_FIXTURES = str(Path(__file__).with_name("simulator_fixtures.json"))
+DEMO_APP_KEY = "demo-access-key"
+DEMO_APP_SECRET = "demo-secret-key"  # noqa: S105 - public demo credential of the fixtures
+DEMO_ORG_ID = "o15475466766371"
+DEMO_ORG_ID_2 = "o16000000000002"
+
+AUTH_GET_PATH = "/apim-token-service/v2.0/token/get"
+AUTH_REFRESH_PATH = "/apim-token-service/v2.0/token/refresh"
+FIRMWARE_PATH = "/connect-service/v2.1/ota-firmwares"
+
+DEFAULT_PAGE_SIZE = 10
+MAX_PAGE_SIZE = 200
+COUNTER_NAMES = (
+    "token_get",
+    "token_refresh",
+    "business",
+    "get",
+    "search",
+    "signature_failures",
+    "expired_token",
+    "connections",
+    "faults",
+)
+
+_JSON = "application/json;charset=UTF-8"
+_HTML = "text/html"
+_HTTP_ERROR_STATUSES = (502, 503, 500)
+_STATUS_TEXT = {
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Temporarily Unavailable",
+}
+_NGINX_PAGE = (
+    "<html>\r\n<head><title>{status} {text}</title></head>\r\n<body>\r\n"
+    "<center><h1>{status} {text}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+_PORTAL_PAGE = (
+    '<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8"><title>EnOS</title></head>\n'
+    '<body><div id="app">Loading EnOS Management Console...</div></body>\n</html>\n'
+)
+
+
+@dataclass
+class Fault:
+    """A failure injected into business responses, each request hit with probability ``rate``."""
+
+    KINDS: ClassVar[tuple[str, ...]] = (
+        "http500",
+        "html",
+        "malformed_json",
+        "error_code",
+        "slow",
+        "drop",
+        "data_null",
+        "wrong_shape",
+    )
+
+    kind: str
+    rate: float = 1.0
+    delay: float = 0.0
+    code: int | None = None
+    seed: int | None = None
+    _rng: random.Random = field(init=False, repr=False)
+    _http_turn: int = field(init=False, default=0, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in self.KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {self.KINDS}")
+        if not 0.0 <= self.rate <= 1.0:
+            raise ValueError(f"fault rate must be within [0, 1], got {self.rate}")
+        self._rng = random.Random(self.seed)  # noqa: S311 - reproducible chaos, not crypto
+
+    def _strikes(self) -> bool:
+        return self._rng.random() < self.rate
+
+    def _next_http_status(self) -> int:
+        status = _HTTP_ERROR_STATUSES[self._http_turn % len(_HTTP_ERROR_STATUSES)]
+        self._http_turn += 1
+        return status
+
+
+@dataclass(frozen=True)
+class _App:
+    secret: str
+    org_ids: frozenset[str]
+
+
+@dataclass
+class _Token:
+    value: str
+    app_key: str
+    expires_at: float  # time.monotonic() deadline
+
+
+@dataclass(frozen=True)
+class _Reply:
+    status: int
+    body: bytes = b""
+    content_type: str = _JSON
+    drop: bool = False
+
+
+def _sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _json_reply(status: int, payload: Mapping[str, Any]) -> _Reply:
+    return _Reply(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"))
+
+
+def _token_error(status: int, msg: str) -> _Reply:
+    return _json_reply(
+        200, {"status": status, "msg": msg, "business": "apim-token-service", "data": None}
+    )
+
+
+def _envelope(http_status: int, code: int, msg: str, **extra: Any) -> _Reply:
+    """A business-API answer: code, msg, a fresh requestId and any extra fields."""
+    return _json_reply(http_status, {"code": code, "msg": msg, "requestId": _request_id(), **extra})
+
+
+def _request_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _signature(
+    token: str, params: Sequence[tuple[str, str]], body: bytes, timestamp: str, secret: str
+) -> str:
+    # sorted() is stable, so repeated names keep their order; the body is signed as raw bytes.
+    params_data = "".join(name + value for name, value in sorted(params, key=lambda p: p[0]))
+    data = (token + params_data).encode("utf-8") + body + (timestamp + secret).encode("utf-8")
+    return hashlib.sha256(data).hexdigest()
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# ---- search expression: a tokenizer and a recursive-descent parser --------------------------
+
+_Predicate = Callable[[Mapping[str, Any]], bool]
+
+
+class _ExpressionError(ValueError):
+    pass
+
+
+def _tokenize(text: str) -> list[tuple[str, str]]:
+    tokens: list[tuple[str, str]] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+        elif ch in "=(),":
+            tokens.append(("punct", ch))
+            i += 1
+        elif ch == "'":
+            value, i = _read_string(text, i + 1)
+            tokens.append(("string", value))
+        elif ch.isalnum() or ch in "_.":
+            start = i
+            while i < len(text) and (text[i].isalnum() or text[i] in "_."):
+                i += 1
+            tokens.append(("word", text[start:i]))
+        else:
+            raise _ExpressionError(f"unexpected character {ch!r} at position {i}")
+    return tokens
+
+
+def _read_string(text: str, i: int) -> tuple[str, int]:
+    chars: list[str] = []
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\":
+            if i + 1 == len(text):
+                raise _ExpressionError("backslash at the end of the expression")
+            chars.append(text[i + 1])
+            i += 2
+        elif ch == "'":
+            return "".join(chars), i + 1
+        else:
+            chars.append(ch)
+            i += 1
+    raise _ExpressionError("unterminated string literal")
+
+
+class _ExpressionParser:
+    def __init__(self, text: str) -> None:
+        self._tokens = _tokenize(text)
+        self._pos = 0
+
+    def parse(self) -> list[_Predicate]:
+        if not self._tokens:
+            return []
+        clauses = [self._clause()]
+        while self._pos < len(self._tokens):
+            self._keyword("and")
+            clauses.append(self._clause())
+        return clauses
+
+    def _next(self, kind: str, what: str) -> str:
+        if self._pos == len(self._tokens):
+            raise _ExpressionError(f"expected {what} at the end of the expression")
+        token_kind, value = self._tokens[self._pos]
+        if token_kind != kind:
+            raise _ExpressionError(f"expected {what}, found {value!r}")
+        self._pos += 1
+        return value
+
+    def _keyword(self, word: str) -> None:
+        if self._next("word", repr(word)).lower() != word:
+            raise _ExpressionError(f"expected {word!r}, found {self._tokens[self._pos - 1][1]!r}")
+
+    def _punct(self, char: str) -> None:
+        self._next("punct", repr(char))
+        if self._tokens[self._pos - 1][1] != char:
+            raise _ExpressionError(f"expected {char!r}, found {self._tokens[self._pos - 1][1]!r}")
+
+    def _peek_word(self) -> str | None:
+        if self._pos < len(self._tokens) and self._tokens[self._pos][0] == "word":
+            return self._tokens[self._pos][1].lower()
+        return None
+
+    def _clause(self) -> _Predicate:
+        name = self._next("word", "a field name")
+        if name == "productKey":
+            if self._peek_word() == "in":
+                self._pos += 1
+                return _product_key_in(self._string_list())
+            self._punct("=")
+            return _product_key_in([self._next("string", "a quoted productKey")])
+        if name == "isVerified":
+            self._punct("=")
+            literal = self._next("word", "true or false").lower()
+            if literal not in ("true", "false"):
+                raise _ExpressionError(f"isVerified takes true or false, not {literal!r}")
+            return _is_verified(literal == "true")
+        if name in ("name", "name.default"):
+            self._keyword("like")
+            return _name_like(self._next("string", "a quoted pattern"), name == "name.default")
+        raise _ExpressionError(f"unsupported field {name!r}")
+
+    def _string_list(self) -> list[str]:
+        self._punct("(")
+        values = [self._next("string", "a quoted productKey")]
+        while self._peek_punct() == ",":
+            self._pos += 1
+            values.append(self._next("string", "a quoted productKey"))
+        self._punct(")")
+        return values
+
+    def _peek_punct(self) -> str | None:
+        if self._pos < len(self._tokens) and self._tokens[self._pos][0] == "punct":
+            return self._tokens[self._pos][1]
+        return None
+
+
+def _product_key_in(values: Iterable[str]) -> _Predicate:
+    wanted = frozenset(values)
+    return lambda fw: fw.get("productKey") in wanted
+
+
+def _is_verified(value: bool) -> _Predicate:
+    return lambda fw: fw.get("isVerified") is value
+
+
+def _name_like(pattern: str, default_only: bool) -> _Predicate:
+    needle = pattern.casefold()
+
+    def match(fw: Mapping[str, Any]) -> bool:
+        name = fw.get("name")
+        if not isinstance(name, dict):
+            return False
+        values = [name.get("defaultValue")]
+        i18n = name.get("i18nValue")
+        if not default_only and isinstance(i18n, dict):
+            values += [i18n.get("zh_CN"), i18n.get("en_US")]
+        return any(isinstance(v, str) and needle in v.casefold() for v in values)
+
+    return match
+
+
+def _create_time(fw: Mapping[str, Any]) -> int:
+    value = fw.get("createTime")
+    return value if _is_int(value) else 0
+
+
+# ---- the simulator ------------------------------------------------------------------------
+
+
+class Simulator:
+    """An in-process EnOS gateway on a threaded HTTP/1.1 server; all shared state under a lock."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        fixtures: str | Path | None = DEFAULT_FIXTURES,
+        token_lifetime: float = 7200,
+        latency: float = 0.0,
+    ) -> None:
+        self.host = host
+        self._port = port
+        self._lock = threading.Lock()
+        self._apps: dict[str, _App] = {}
+        self._firmware: dict[tuple[str, str], dict[str, Any]] = {}
+        self._tokens: dict[str, _Token] = {}
+        self._current_token: dict[str, str] = {}
+        self._seen_encryptions: set[tuple[str, str]] = set()
+        self._counters = dict.fromkeys(COUNTER_NAMES, 0)
+        self._token_lifetime = token_lifetime
+        self._latency = latency
+        self._fault: Fault | None = None
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._connections: set[socket.socket] = set()
+        if fixtures is not None:
+            self._load_fixtures(fixtures)
+
+    # -- configuration
+
+    def _load_fixtures(self, path: str | Path) -> None:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+        for app in data.get("apps", []):
+            self.add_app(app["appKey"], app["appSecret"], app["orgIds"])
+        for info in data.get("firmware", []):
+            self.add_firmware(info)
+
+    def add_app(self, app_key: str, app_secret: str, org_ids: Iterable[str]) -> None:
+        """Register (or replace) an application's credentials and the orgs it may read."""
+        with self._lock:
+            self._apps[app_key] = _App(app_secret, frozenset(org_ids))
+
+    def add_firmware(self, info: Mapping[str, Any]) -> None:
+        """Add (or replace) a FirmwareInfo; it needs string ``orgId`` and ``firmwareId``."""
+        org_id, firmware_id = info.get("orgId"), info.get("firmwareId")
+        if not (
+            isinstance(org_id, str) and org_id and isinstance(firmware_id, str) and firmware_id
+        ):
+            raise ValueError("a FirmwareInfo needs non-empty string orgId and firmwareId")
+        record = json.loads(json.dumps(info))  # a private deep copy that is plain JSON data
+        with self._lock:
+            self._firmware[(org_id, firmware_id)] = record
+
+    @property
+    def fault(self) -> Fault | None:
+        with self._lock:
+            return self._fault
+
+    @fault.setter
+    def fault(self, value: Fault | None) -> None:
+        with self._lock:
+            self._fault = value
+
+    @property
+    def token_lifetime(self) -> float:
+        with self._lock:
+            return self._token_lifetime
+
+    @token_lifetime.setter
+    def token_lifetime(self, seconds: float) -> None:
+        with self._lock:
+            self._token_lifetime = seconds
+
+    @property
+    def latency(self) -> float:
+        with self._lock:
+            return self._latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        with self._lock:
+            self._latency = seconds
+
+    def expire_tokens(self) -> None:
+        """Make every token issued so far expired now."""
+        with self._lock:
+            now = time.monotonic()
+            for token in self._tokens.values():
+                token.expires_at = min(token.expires_at, now)
+
+    @property
+    def counters(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counters)
+
+    def reset_counters(self) -> None:
+        with self._lock:
+            self._counters = dict.fromkeys(COUNTER_NAMES, 0)
+
+    # -- lifecycle
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self._port}"
+
+    def start(self) -> Self:
+        """Bind (the same port again after a stop) and serve in a daemon thread."""
+        if self._server is not None:
+            raise RuntimeError("the simulator is already running")
+        server = _Server((self.host, self._port), self)
+        self._port = server.server_address[1]
+        self._server = server
+        # A short poll interval keeps stop() fast.
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.01},
+            name=f"enos-simulator-{self._port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and cut every open connection, so keep-alive clients see the drop."""
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        server.shutdown()
+        server.server_close()
+        thread.join()
+        with self._lock:
+            # Race-free: a handler forgets its socket under this lock before closing it.
+            for sock in self._connections:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            self._connections.clear()
+        self._server = self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _connection_opened(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._connections.add(sock)
+            self._counters["connections"] += 1
+
+    def _connection_closed(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._connections.discard(sock)
+
+    # -- request handling
+
+    def _handle(self, method: str, path: str, query: str, headers: Message, body: bytes) -> _Reply:
+        if method == "POST" and path == AUTH_GET_PATH:
+            return self._token_request(body, refresh=False)
+        if method == "POST" and path == AUTH_REFRESH_PATH:
+            return self._token_request(body, refresh=True)
+        if path == FIRMWARE_PATH:
+            return self._business(method, query, headers, body)
+        return _json_reply(404, {"code": 404, "msg": "not found"})
+
+    def _token_request(self, body: bytes, *, refresh: bool) -> _Reply:
+        names = ("appKey", "timestamp", "encryption") + (("accessToken",) if refresh else ())
+        try:
+            request = json.loads(body)
+        except ValueError:
+            request = None
+        with self._lock:
+            self._counters["token_refresh" if refresh else "token_get"] += 1
+            if not isinstance(request, dict):
+                return _token_error(1004, "invalid parameter: the body must be a JSON object")
+            empty = [name for name in names if request.get(name) in (None, "")]
+            if empty:
+                return _token_error(1202, f"parameter empty: {', '.join(empty)}")
+            if not _is_int(request["timestamp"]):
+                return _token_error(1004, "invalid parameter: timestamp must be an integer")
+            if not all(isinstance(request[n], str) for n in names if n != "timestamp"):
+                return _token_error(1004, "invalid parameter: expected string values")
+            app_key, encryption = request["appKey"], request["encryption"]
+            app = self._apps.get(app_key)
+            if app is None:
+                return _token_error(1002, "appKey does not exist")
+            if encryption != _sha256_hex(app_key + str(request["timestamp"]) + app.secret):
+                return _token_error(1003, "encryption not valid")
+            if (app_key, encryption) in self._seen_encryptions:
+                return _token_error(1001, "repeated request with a duplicated encryption")
+            self._seen_encryptions.add((app_key, encryption))
+            now = time.monotonic()
+            if refresh:
+                old = self._tokens.get(request["accessToken"])
+                if old is None or old.app_key != app_key:
+                    return _token_error(1204, "refreshing the access token failed")
+                token = self._mint_token(app_key, now)
+            else:
+                token = self._tokens.get(self._current_token.get(app_key, ""))
+                if token is None or token.expires_at <= now:
+                    token = self._mint_token(app_key, now)
+            expire = math.ceil(round(token.expires_at - now, 3))  # rounding: no 7201 from floats
+        data = {"accessToken": token.value, "expire": expire}
+        return _json_reply(
+            200, {"status": 0, "msg": "SUCCESS", "business": "apim-token-service", "data": data}
+        )
+
+    def _mint_token(self, app_key: str, now: float) -> _Token:
+        token = _Token(secrets.token_hex(16), app_key, now + self._token_lifetime)
+        self._tokens[token.value] = token
+        self._current_token[app_key] = token.value
+        return token
+
+    def _business(self, method: str, query: str, headers: Message, body: bytes) -> _Reply:
+        latency = self.latency
+        if latency > 0:
+            time.sleep(latency)
+        token_value = headers.get("apim-accesstoken")
+        signature = headers.get("apim-signature")
+        timestamp = headers.get("apim-timestamp")
+        if not (token_value and signature and timestamp):
+            return _envelope(
+                401, 1202, "apim-accesstoken, apim-signature and apim-timestamp are required"
+            )
+        params = parse_qsl(query, keep_blank_values=True)
+        with self._lock:
+            token = self._tokens.get(token_value)
+            if token is None or token.expires_at <= time.monotonic():
+                self._counters["expired_token"] += 1
+                return _envelope(401, 1203, "access token expired")
+            app = self._apps[token.app_key]
+            if signature != _signature(token_value, params, body, timestamp, app.secret):
+                self._counters["signature_failures"] += 1
+                return _envelope(401, 1003, "signature not valid")
+            self._counters["business"] += 1
+            strike = self._strike_fault()
+        if strike is None:
+            return self._firmware_action(method, params, app, body)
+        return self._faulty_reply(*strike, method, params, app, body)
+
+    def _strike_fault(self) -> tuple[Fault, int] | None:
+        """Under the lock: the fault (and HTTP status) hitting this request, if any."""
+        fault = self._fault
+        if fault is None or not fault._strikes():
+            return None
+        self._counters["faults"] += 1
+        return fault, (fault._next_http_status() if fault.kind == "http500" else 200)
+
+    def _faulty_reply(
+        self,
+        fault: Fault,
+        http_status: int,
+        method: str,
+        params: Sequence[tuple[str, str]],
+        app: _App,
+        body: bytes,
+    ) -> _Reply:
+        kind = fault.kind
+        if kind == "drop":
+            return _Reply(0, drop=True)
+        if kind == "http500":
+            page = _NGINX_PAGE.format(status=http_status, text=_STATUS_TEXT[http_status])
+            return _Reply(http_status, page.encode(), _HTML)
+        if kind == "html":
+            return _Reply(200, _PORTAL_PAGE.encode(), _HTML)
+        if kind == "error_code":
+            return _envelope(200, 500 if fault.code is None else fault.code, "internal error")
+        if kind == "data_null":
+            return _envelope(200, 0, "OK", data=None)
+        if kind == "wrong_shape":
+            return _envelope(200, 0, "OK", data="not-an-object")
+        if kind == "slow":
+            time.sleep(fault.delay)
+        reply = self._firmware_action(method, params, app, body)
+        if kind == "malformed_json":
+            return _Reply(reply.status, reply.body[: len(reply.body) // 2], reply.content_type)
+        return reply
+
+    def _firmware_action(
+        self, method: str, params: Sequence[tuple[str, str]], app: _App, body: bytes
+    ) -> _Reply:
+        args: dict[str, str] = {}
+        for name, value in params:
+            args.setdefault(name, value)  # the first value wins, as with a servlet's getParameter
+        action, org_id = args.get("action"), args.get("orgId")
+        if not action or not org_id:
+            return _envelope(400, 400, "orgId and action are required")
+        if org_id not in app.org_ids:
+            return _envelope(200, 403, "no permission for this organization")
+        if action == "get" and method == "GET":
+            return self._get_firmware(org_id, args.get("firmwareId"))
+        if action == "search" and method == "POST":
+            return self._search_firmware(org_id, body)
+        return _envelope(400, 400, f"unsupported action {action!r} for {method}")
+
+    def _get_firmware(self, org_id: str, firmware_id: str | None) -> _Reply:
+        with self._lock:
+            self._counters["get"] += 1
+            info = self._firmware.get((org_id, firmware_id)) if firmware_id else None
+        if not firmware_id:
+            return _envelope(400, 400, "firmwareId is required")
+        if info is None:
+            return _envelope(200, 24404, "Firmware not found", data=None)
+        return _envelope(200, 0, "OK", data=info)
+
+    def _search_firmware(self, org_id: str, body: bytes) -> _Reply:
+        with self._lock:
+            self._counters["search"] += 1
+        try:
+            request = json.loads(body) if body.strip() else {}
+        except ValueError:
+            return _envelope(200, 400, "the request body is not valid JSON")
+        if not isinstance(request, dict):
+            return _envelope(200, 400, "the request body must be a JSON object")
+        expression = request.get("expression")
+        pagination = request.get("pagination") or {}
+        if expression is not None and not isinstance(expression, str):
+            return _envelope(200, 400, "expression must be a string")
+        if not isinstance(pagination, dict):
+            return _envelope(200, 400, "pagination must be an object")
+        page_no = pagination.get("pageNo")
+        page_size = pagination.get("pageSize")
+        page_no = 1 if page_no is None else page_no
+        page_size = DEFAULT_PAGE_SIZE if page_size is None else page_size
+        if not (_is_int(page_no) and _is_int(page_size)):
+            return _envelope(200, 400, "pageNo and pageSize must be integers")
+        if page_no < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+            return _envelope(
+                200, 400, f"pageNo must be >= 1 and pageSize within 1..{MAX_PAGE_SIZE}"
+            )
+        try:
+            clauses = _ExpressionParser(expression or "").parse()
+        except _ExpressionError as exc:
+            return _envelope(200, 400, f"invalid expression: {exc}")
+        with self._lock:
+            found = [
+                info
+                for (info_org, _), info in self._firmware.items()
+                if info_org == org_id and all(clause(info) for clause in clauses)
+            ]
+        found.sort(key=lambda info: (_create_time(info), info["firmwareId"]), reverse=True)
+        start = (page_no - 1) * page_size
+        page = {"pageNo": page_no, "pageSize": page_size, "totalSize": len(found)}
+        return _envelope(200, 0, "OK", data=found[start : start + page_size], pagination=page)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], simulator: Simulator) -> None:
+        self.simulator = simulator
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.simulator._connection_opened(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        self.simulator._connection_closed(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], OSError):
+            return  # the client went away, or stop() cut the connection
+        super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "EnOS-Simulator"
+    sys_version = ""
+    timeout = 75  # nginx's default keepalive_timeout: idle keep-alive connections get closed
+    disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms stall
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the access log."""
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True
+            self._write(_json_reply(400, {"code": 400, "msg": "bad Content-Length"}))
+            return
+        body = self.rfile.read(length) if length else b""
+        url = urlsplit(self.path)
+        reply = self.server.simulator._handle(self.command, url.path, url.query, self.headers, body)
+        if reply.drop:
+            self.close_connection = True  # the handler closes the socket without a response
+            return
+        self._write(reply)
+
+    def _write(self, reply: _Reply) -> None:
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(reply.body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(reply.body)
+
+
+# ---- standalone entry point ------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the simulator's options to a parser (a Django management command can reuse this)."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8090, help="port to bind, 0 = any free one")
+    parser.add_argument("--fixtures", default=DEFAULT_FIXTURES, help="fixtures JSON file")
+    parser.add_argument(
+        "--token-lifetime", type=float, default=7200, help="access token lifetime in seconds"
+    )
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="added latency per business call"
+    )
+    parser.add_argument(
+        "--fault", choices=Fault.KINDS, help="inject this fault into business calls"
+    )
+    parser.add_argument("--fault-rate", type=float, default=1.0, help="fault probability, 0..1")
+    parser.add_argument("--fault-seed", type=int, help="random seed of the fault choice")
+    parser.add_argument("--fault-delay", type=float, default=0.0, help="seconds for --fault slow")
+    parser.add_argument("--fault-code", type=int, help="code for --fault error_code (default 500)")
+
+
+def build_arg_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m firmware.enos.simulator", description="Run the EnOS gateway simulator."
+    )
+    add_arguments(parser)
+    return parser
+
+
+def run(options: argparse.Namespace | Mapping[str, Any]) -> int:
+    """Serve until SIGINT or SIGTERM; returns the exit status (0)."""
+    opts = vars(options) if isinstance(options, argparse.Namespace) else dict(options)
+    sim = Simulator(
+        host=opts["host"],
+        port=opts["port"],
+        fixtures=opts["fixtures"],
+        token_lifetime=opts["token_lifetime"],
+        latency=opts["latency_ms"] / 1000,
+    )
+    if opts.get("fault"):
+        sim.fault = Fault(
+            opts["fault"],
+            rate=opts["fault_rate"],
+            delay=opts["fault_delay"],
+            code=opts["fault_code"],
+            seed=opts["fault_seed"],
+        )
+    stopping = threading.Event()
+    previous = {
+        signum: signal.signal(signum, lambda *_: stopping.set())
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        sim.start()
+        print(f"EnOS simulator listening on {sim.url}", flush=True)
+        stopping.wait()
+    finally:
+        sim.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(build_arg_parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""`manage.py demo`: demo orgs on the simulator and demo logins, printed for a newcomer."""
+
+import secrets
+from argparse import ArgumentParser
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from firmware.enos.simulator import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_ORG_ID, DEMO_ORG_ID_2
+from firmware.models import Org
+
+DEMO_ORGS = [
+    ("demo", "Demo Wind Farm", DEMO_ORG_ID),
+    ("demo-solar", "Demo Solar Park", DEMO_ORG_ID_2),
+]
+
+
+class Command(BaseCommand):
+    help = "Create demo orgs pointing at the EnOS simulator, and demo logins (new passwords)."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--gateway-url", default="http://127.0.0.1:8090")
+
+    def handle(self, *args: Any, gateway_url: str, **options: Any) -> None:
+        users = get_user_model()
+        operator, operator_password = self._user(users, "operator", superuser=False)
+        admin, admin_password = self._user(users, "admin", superuser=True)
+        for slug, name, org_id in DEMO_ORGS:
+            org = Org.objects.filter(slug=slug).first() or Org(slug=slug)
+            org.name, org.org_id, org.gateway_url = name, org_id, gateway_url
+            org.access_key, org.enabled = DEMO_APP_KEY, True
+            org.set_secret_key(DEMO_APP_SECRET)
+            org.full_clean()
+            org.save()
+            org.granted_users.add(operator)
+        self.stdout.write(f"Demo orgs {', '.join(s for s, _, _ in DEMO_ORGS)} -> {gateway_url}")
+        self.stdout.write(f"Operator login: operator / {operator_password}")
+        self.stdout.write(f"Admin login:    admin / {admin_password}  (also /admin/)")
+
+    @staticmethod
+    def _user(users: Any, username: str, *, superuser: bool) -> tuple[Any, str]:
+        password = secrets.token_urlsafe(9)
+        user = users.objects.filter(username=username).first() or users(username=username)
+        user.is_staff = user.is_superuser = superuser
+        user.set_password(password)
+        user.save()
+        return user, password

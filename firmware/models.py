@@ -1,0 +1,68 @@
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.validators import RegexValidator, URLValidator
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from firmware import credentials
+
+org_id_validator = RegexValidator(
+    r"^[A-Za-z0-9_-]{1,64}$", _("An EnOS orgId holds letters, digits, '-' and '_' only.")
+)
+
+
+class GatewayURLField(models.URLField):
+    """An EnOS gateway base URL: http or https, stored without a trailing slash."""
+
+    default_validators = [URLValidator(schemes=["http", "https"])]
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"assume_scheme": "https", **kwargs})
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value.strip().rstrip("/") if value else value
+
+
+class Org(models.Model):
+    """One EnOS organization (OU) and the API credentials the dashboard uses for it."""
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=64, unique=True, help_text=_("Used in URLs."))
+    org_id = models.CharField(_("EnOS orgId"), max_length=64, validators=[org_id_validator])
+    gateway_url = GatewayURLField(
+        _("gateway URL"), help_text=_("EnOS API gateway, e.g. https://apim-gateway.example.com")
+    )
+    access_key = models.CharField(_("access key"), max_length=200)
+    secret_key_encrypted = models.TextField(editable=False)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    granted_users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="granted_orgs",
+        verbose_name=_("users who may see it"),
+    )
+    granted_groups = models.ManyToManyField(
+        Group, blank=True, related_name="granted_orgs", verbose_name=_("groups who may see it")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("org_detail", kwargs={"slug": self.slug})
+
+    def set_secret_key(self, secret_key: str) -> None:
+        self.secret_key_encrypted = credentials.encrypt(secret_key)
+
+    @property
+    def secret_key(self) -> str:
+        return credentials.decrypt(self.secret_key_encrypted)

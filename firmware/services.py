@@ -1,0 +1,148 @@
+"""What views call: org -> EnOS client, short-lived cache, single-flight, stale fallback."""
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+from weakref import WeakValueDictionary
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from firmware.enos.client import ClientSettings, EnosClient, OrgCredentials
+from firmware.enos.errors import BadResponse, Unreachable, UpstreamError, UpstreamTimeout
+from firmware.enos.types import FirmwareInfo, Page
+from firmware.models import Org
+
+T = TypeVar("T")
+
+# EnOS failures after which the last good copy is worth showing.
+OUTAGES = (Unreachable, UpstreamTimeout, UpstreamError, BadResponse)
+WAIT_POLL_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A FirmwareInfo and where it came from: fetched at `fetched_at`, or a stale last good copy."""
+
+    firmware: FirmwareInfo
+    fetched_at: datetime
+    stale: bool = False
+
+    @property
+    def age_seconds(self) -> float:
+        return (timezone.now() - self.fetched_at).total_seconds()
+
+
+def client_for(org: Org) -> EnosClient:
+    credentials = OrgCredentials(
+        label=org.slug,
+        gateway_url=org.gateway_url,
+        org_id=org.org_id,
+        access_key=org.access_key,
+        secret_key=org.secret_key,
+    )
+    return EnosClient(
+        credentials,
+        cache=cache,
+        settings=ClientSettings(
+            connect_timeout=settings.ENOS_CONNECT_TIMEOUT,
+            read_timeout=settings.ENOS_READ_TIMEOUT,
+            max_response_bytes=settings.ENOS_MAX_RESPONSE_BYTES,
+            pool_size=settings.ENOS_POOL_SIZE,
+            token_renew_margin=settings.ENOS_TOKEN_RENEW_MARGIN,
+        ),
+    )
+
+
+def check_connection(org: Org) -> None:
+    """Fetch a fresh EnOS access token for the org; raises an EnosError when EnOS refuses."""
+    client_for(org).check_credentials()
+
+
+def _firmware_key(org: Org, firmware_id: str) -> str:
+    # The org's credentials and gateway are part of the key: editing them invalidates the cache.
+    scope = f"{org.pk}\n{org.gateway_url}\n{org.org_id}\n{org.access_key}\n{firmware_id}"
+    return "firmware:" + hashlib.sha256(scope.encode()).hexdigest()
+
+
+def get_firmware(org: Org, firmware_id: str, *, refresh: bool = False) -> Fetched:
+    """The org's firmware: cached while fresh; during outages the last good copy, marked stale."""
+    key = _firmware_key(org, firmware_id)
+    if not refresh:
+        cached = cache.get(f"{key}:fresh")
+        if cached is not None:
+            return cached
+    try:
+        return _single_flight(key, lambda: client_for(org).get_firmware(firmware_id), refresh)
+    except OUTAGES:
+        last_good = cache.get(f"{key}:last-good")
+        if last_good is None:
+            raise
+        return Fetched(firmware=last_good.firmware, fetched_at=last_good.fetched_at, stale=True)
+
+
+def search_firmware(
+    org: Org, *, expression: str | None = None, page: int = 1, page_size: int = 50
+) -> Page:
+    """One page of the org's firmware; each result also feeds the detail cache."""
+    result = client_for(org).search_firmware(expression=expression, page=page, page_size=page_size)
+    fetched_at = timezone.now()
+    for firmware in result.items:
+        _remember(_firmware_key(org, firmware.firmware_id), Fetched(firmware, fetched_at))
+    return result
+
+
+def _remember(key: str, fetched: Fetched) -> None:
+    cache.set(f"{key}:fresh", fetched, timeout=settings.FIRMWARE_CACHE_SECONDS)
+    cache.set(f"{key}:last-good", fetched, timeout=settings.FIRMWARE_STALE_SECONDS)
+
+
+_local_locks: WeakValueDictionary[str, threading.Lock] = WeakValueDictionary()
+_local_locks_guard = threading.Lock()
+
+
+def _local_lock(key: str) -> threading.Lock:
+    with _local_locks_guard:
+        lock = _local_locks.get(key)
+        if lock is None:
+            lock = _local_locks[key] = threading.Lock()
+        return lock
+
+
+def _single_flight(key: str, fetch: Callable[[], FirmwareInfo], refresh: bool) -> Fetched:
+    """One upstream call per key at a time: in this process by a lock, across processes by a
+    cache lock (shared when the cache is Redis). Waiters take the result of the call they waited
+    for; a refresh only takes a result fetched after it was asked for."""
+    asked_at = timezone.now()
+
+    def cached_result() -> Fetched | None:
+        cached = cache.get(f"{key}:fresh")
+        if cached is None or (refresh and cached.fetched_at < asked_at):
+            return None
+        return cached
+
+    with _local_lock(key):
+        cached = cached_result()
+        if cached is not None:
+            return cached
+        lock_key = f"{key}:lock"
+        lock_seconds = settings.ENOS_CONNECT_TIMEOUT + settings.ENOS_READ_TIMEOUT + 1
+        deadline = time.monotonic() + lock_seconds
+        while not cache.add(lock_key, 1, timeout=lock_seconds):
+            cached = cached_result()
+            if cached is not None:
+                return cached
+            if time.monotonic() > deadline:
+                break  # the other process's call outlived every timeout: fetch ourselves
+            time.sleep(WAIT_POLL_SECONDS)
+        try:
+            fetched = Fetched(firmware=fetch(), fetched_at=timezone.now())
+            _remember(key, fetched)
+            return fetched
+        finally:
+            cache.delete(lock_key)

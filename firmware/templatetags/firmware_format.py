@@ -1,0 +1,21 @@
+from django import template
+from django.utils.formats import number_format
+
+register = template.Library()
+
+BINARY_UNITS = ["B", "KiB", "MiB", "GiB", "TiB"]
+
+
+@register.filter
+def binary_size(size: int | None) -> str:
+    """52428800 -> "50.0 MiB", in the active language's number format."""
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in BINARY_UNITS:
+        if abs(value) < 1024 or unit == BINARY_UNITS[-1]:
+            break
+        value /= 1024
+    if unit == "B":
+        return f"{number_format(size)} B"
+    return f"{number_format(value, decimal_pos=1)} {unit}"

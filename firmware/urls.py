@@ -1,0 +1,15 @@
+from django.urls import path
+
+from firmware import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("find/", views.find_firmware, name="find_firmware"),
+    path("orgs/<slug:slug>/", views.org_detail, name="org_detail"),
+    path(
+        "orgs/<slug:slug>/firmware/<str:firmware_id>/",
+        views.firmware_detail,
+        name="firmware_detail",
+    ),
+    path("healthz", views.healthz, name="healthz"),
+]

@@ -1,0 +1,75 @@
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.cache import cache
+
+from firmware.enos.simulator import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_ORG_ID, Simulator
+from firmware.models import Org
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(settings):
+    """Each test starts with an empty cache and serves static files without a manifest."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def simulator():
+    with Simulator(host="127.0.0.1", port=0) as sim:
+        yield sim
+
+
+def make_org(
+    gateway_url: str, *, slug: str = "demo", secret: str = DEMO_APP_SECRET, **fields
+) -> Org:
+    org = Org(
+        slug=slug,
+        name=fields.pop("name", slug.title()),
+        org_id=fields.pop("org_id", DEMO_ORG_ID),
+        gateway_url=gateway_url,
+        access_key=fields.pop("access_key", DEMO_APP_KEY),
+        **fields,
+    )
+    org.set_secret_key(secret)
+    org.full_clean()
+    org.save()
+    return org
+
+
+@pytest.fixture
+def org(db, simulator):
+    return make_org(simulator.url)
+
+
+@pytest.fixture
+def operator(db):
+    return User.objects.create_user("operator", password=PASSWORD)
+
+
+@pytest.fixture
+def outsider(db):
+    return User.objects.create_user("outsider", password=PASSWORD)
+
+
+@pytest.fixture
+def granted(org, operator):
+    org.granted_users.add(operator)
+    return operator
+
+
+@pytest.fixture
+def operator_client(client, granted):
+    client.force_login(granted)
+    return client
+
+
+@pytest.fixture
+def group(db):
+    return Group.objects.create(name="field-ops")

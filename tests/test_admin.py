@@ -1,0 +1,102 @@
+import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+from firmware.enos.simulator import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_ORG_ID
+from firmware.models import Org
+from tests.conftest import PASSWORD, make_org
+
+
+@pytest.fixture
+def admin_client(client, django_user_model):
+    admin = django_user_model.objects.create_superuser("admin", password=PASSWORD)
+    client.force_login(admin)
+    return client
+
+
+def org_form(gateway_url, **overrides):
+    return {
+        "name": "Acme Wind",
+        "slug": "acme",
+        "org_id": DEMO_ORG_ID,
+        "gateway_url": gateway_url,
+        "access_key": DEMO_APP_KEY,
+        "secret_key": DEMO_APP_SECRET,
+        "enabled": "on",
+        **overrides,
+    }
+
+
+@pytest.mark.django_db
+def test_admin_creates_an_org_with_an_encrypted_secret(admin_client, simulator):
+    response = admin_client.post(reverse("admin:firmware_org_add"), org_form(simulator.url + "/"))
+    assert response.status_code == 302
+    org = Org.objects.get(slug="acme")
+    assert org.secret_key == DEMO_APP_SECRET
+    assert org.gateway_url == simulator.url
+
+
+@pytest.mark.django_db
+def test_new_org_without_a_secret_is_refused(admin_client, simulator):
+    response = admin_client.post(
+        reverse("admin:firmware_org_add"), org_form(simulator.url, secret_key="")
+    )
+    assert response.status_code == 200
+    assert "needs its EnOS secret key" in response.content.decode()
+    assert not Org.objects.exists()
+
+
+@pytest.mark.django_db
+def test_admin_pages_never_render_the_secret_and_blank_keeps_it(admin_client, org):
+    change_url = reverse("admin:firmware_org_change", args=[org.pk])
+    for url in (reverse("admin:firmware_org_changelist"), change_url):
+        page = admin_client.get(url).content.decode()
+        assert DEMO_APP_SECRET not in page
+        assert org.secret_key_encrypted not in page
+    assert (
+        "Leave blank to keep the current secret key"
+        in admin_client.get(change_url).content.decode()
+    )
+    response = admin_client.post(
+        change_url, org_form(org.gateway_url, secret_key="", name="Renamed")
+    )
+    assert response.status_code == 302
+    org.refresh_from_db()
+    assert (org.name, org.secret_key) == ("Renamed", DEMO_APP_SECRET)
+
+
+@pytest.mark.django_db
+def test_changelist_search_and_filter(admin_client, org):
+    make_org("http://127.0.0.1:9", slug="elsewhere", name="Elsewhere", org_id="o999")
+    changelist = reverse("admin:firmware_org_changelist")
+    found = admin_client.get(changelist, {"q": "o999"}).content.decode()
+    assert "Elsewhere" in found and ">Demo<" not in found
+    disabled = admin_client.get(changelist, {"enabled__exact": "0"}).content.decode()
+    assert "Elsewhere" not in disabled
+
+
+@pytest.mark.django_db
+def test_test_connection_action_reports_success_and_enos_reasons(admin_client, org, simulator):
+    wrong = make_org(simulator.url, slug="wrong", name="Wrong Secret", secret="nope")
+    unknown = make_org(simulator.url, slug="unknown", name="Unknown Key", access_key="no-such-key")
+    response = admin_client.post(
+        reverse("admin:firmware_org_changelist"),
+        {"action": "test_connection", "_selected_action": [org.pk, wrong.pk, unknown.pk]},
+    )
+    assert response.status_code == 302
+    texts = sorted(str(m) for m in get_messages(response.wsgi_request))
+    assert texts == [
+        "Demo: connection OK",
+        "Unknown Key: connection failed: EnOS 1002: " + texts[1].split("EnOS 1002: ")[1],
+        "Wrong Secret: connection failed: EnOS 1003: " + texts[2].split("EnOS 1003: ")[1],
+    ]
+    assert all("nope" not in text for text in texts)
+    assert simulator.counters["token_get"] == 3
+
+
+@pytest.mark.django_db
+def test_admin_requires_staff(client, operator):
+    client.force_login(operator)
+    response = client.get(reverse("admin:firmware_org_changelist"))
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]

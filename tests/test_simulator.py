@@ -1,0 +1,744 @@
+"""Tests of the EnOS gateway simulator over real HTTP.
+
+Token encryptions and request signatures are computed here by hand from the contract
+(/work/shared/enos-api.md), independently of any project code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import itertools
+import json
+import signal
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from firmware.enos.simulator import (
+    DEFAULT_FIXTURES,
+    DEMO_APP_KEY,
+    DEMO_APP_SECRET,
+    DEMO_ORG_ID,
+    DEMO_ORG_ID_2,
+    Fault,
+    Simulator,
+)
+
+TOKEN_GET = "/apim-token-service/v2.0/token/get"
+TOKEN_REFRESH = "/apim-token-service/v2.0/token/refresh"
+FIRMWARE = "/connect-service/v2.1/ota-firmwares"
+DEMO_FILE = b"fwportal demo firmware\n"
+TURBINE = "fw-turbine-ctrl-3.2.1"
+
+FIXTURES = json.loads(Path(DEFAULT_FIXTURES).read_text(encoding="utf-8"))
+ORG1 = [fw for fw in FIXTURES["firmware"] if fw["orgId"] == DEMO_ORG_ID]
+ORG2 = [fw for fw in FIXTURES["firmware"] if fw["orgId"] == DEMO_ORG_ID_2]
+
+# Strictly increasing milliseconds: two token requests never share an encryption by accident.
+_clock = itertools.count(int(time.time() * 1000))
+
+
+def now_ms() -> int:
+    return next(_clock)
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def sign_data(token: str, params: list[tuple[str, str]], body: bytes, ts: str, secret: str) -> str:
+    params_data = "".join(name + value for name, value in sorted(params, key=lambda p: p[0]))
+    return token + params_data + body.decode("utf-8") + ts + secret
+
+
+@dataclass
+class Resp:
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def send(
+    sim: Simulator,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    conn: http.client.HTTPConnection | None = None,
+) -> Resp:
+    own = conn is None
+    conn = conn or http.client.HTTPConnection("127.0.0.1", sim.port, timeout=5)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        resp = Resp(response.status, response.headers, response.read())
+    finally:
+        if own:
+            conn.close()
+    # Every answer must be framed by Content-Length (keep-alive clients depend on it).
+    assert int(resp.headers["Content-Length"]) == len(resp.body)
+    return resp
+
+
+def token_body(
+    app_key: str = DEMO_APP_KEY, secret: str = DEMO_APP_SECRET, **extra: Any
+) -> dict[str, Any]:
+    ts = now_ms()
+    encryption = sha256_hex(app_key + str(ts) + secret)
+    return {"appKey": app_key, "timestamp": ts, "encryption": encryption, **extra}
+
+
+def post_token(sim: Simulator, payload: Any, path: str = TOKEN_GET) -> dict[str, Any]:
+    raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    resp = send(sim, "POST", path, raw, {"Content-Type": "application/json"})
+    assert resp.status == 200
+    reply = resp.json()
+    assert reply["business"] == "apim-token-service"
+    return reply
+
+
+def get_token(sim: Simulator, app_key: str = DEMO_APP_KEY, secret: str = DEMO_APP_SECRET) -> str:
+    reply = post_token(sim, token_body(app_key, secret))
+    assert reply["status"] == 0, reply
+    return reply["data"]["accessToken"]
+
+
+def call(
+    sim: Simulator,
+    token: str,
+    method: str,
+    params: list[tuple[str, str]],
+    body: bytes = b"",
+    *,
+    secret: str = DEMO_APP_SECRET,
+    signed_body: bytes | None = None,
+    conn: http.client.HTTPConnection | None = None,
+) -> Resp:
+    ts = str(now_ms())
+    signature = sha256_hex(
+        sign_data(token, params, body if signed_body is None else signed_body, ts, secret)
+    )
+    path = FIRMWARE + "?" + urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
+    headers = {"apim-accesstoken": token, "apim-signature": signature, "apim-timestamp": ts}
+    if method == "POST":
+        headers["Content-Type"] = "application/json"
+    return send(sim, method, path, body if method == "POST" else None, headers, conn)
+
+
+def get_firmware(
+    sim: Simulator, token: str, firmware_id: str, org_id: str = DEMO_ORG_ID, **kwargs: Any
+) -> Resp:
+    params = [("action", "get"), ("orgId", org_id), ("firmwareId", firmware_id)]
+    return call(sim, token, "GET", params, **kwargs)
+
+
+def search(sim: Simulator, token: str, request: Any = None, org_id: str = DEMO_ORG_ID) -> Any:
+    raw = b"" if request is None else json.dumps(request).encode()
+    resp = call(sim, token, "POST", [("action", "search"), ("orgId", org_id)], raw)
+    assert resp.status == 200
+    return resp.json()
+
+
+def search_ids(sim: Simulator, token: str, expression: str) -> set[str]:
+    reply = search(sim, token, {"expression": expression, "pagination": {"pageSize": 200}})
+    assert reply["code"] == 0, reply
+    assert reply["pagination"]["totalSize"] == len(reply["data"])
+    return {fw["firmwareId"] for fw in reply["data"]}
+
+
+def names(fw: dict[str, Any], default_only: bool = False) -> list[str]:
+    name = fw.get("name") or {}
+    i18n = {} if default_only else name.get("i18nValue") or {}
+    values = [name.get("defaultValue"), i18n.get("zh_CN"), i18n.get("en_US")]
+    return [v.lower() for v in values if v]
+
+
+def ids_where(predicate: Callable[[dict[str, Any]], bool]) -> set[str]:
+    return {fw["firmwareId"] for fw in ORG1 if predicate(fw)}
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    with Simulator(port=0) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def token(sim: Simulator) -> str:
+    return get_token(sim)
+
+
+# ---- token service ------------------------------------------------------------------------
+
+
+def test_token_get_returns_the_same_token_while_valid(sim: Simulator) -> None:
+    first = post_token(sim, token_body())
+    second = post_token(sim, token_body())
+    assert first["status"] == 0 and first["msg"] == "SUCCESS"
+    assert first["data"]["expire"] == 7200
+    assert second["data"]["accessToken"] == first["data"]["accessToken"]
+    assert isinstance(second["data"]["expire"], int) and 7198 <= second["data"]["expire"] <= 7200
+    assert sim.counters["token_get"] == 2
+
+
+def _without(name: str) -> Callable[[], dict[str, Any]]:
+    return lambda: {k: v for k, v in token_body().items() if k != name}
+
+
+@pytest.mark.parametrize(
+    ("make_payload", "status"),
+    [
+        (_without("appKey"), 1202),
+        (_without("timestamp"), 1202),
+        (_without("encryption"), 1202),
+        (lambda: {**token_body(), "appKey": ""}, 1202),
+        (lambda: {**token_body(), "encryption": ""}, 1202),
+        (lambda: {**token_body(), "timestamp": "1572574909697"}, 1004),
+        (lambda: {**token_body(), "timestamp": 1.5}, 1004),
+        (lambda: b"{not json", 1004),
+        (lambda: token_body(app_key="no-such-key"), 1002),
+        (lambda: token_body(secret="wrong-secret"), 1003),
+    ],
+    ids=[
+        "no-appKey",
+        "no-timestamp",
+        "no-encryption",
+        "empty-appKey",
+        "empty-encryption",
+        "string-timestamp",
+        "float-timestamp",
+        "bad-json",
+        "unknown-appKey",
+        "wrong-secret",
+    ],
+)
+def test_token_get_errors(sim: Simulator, make_payload: Callable[[], Any], status: int) -> None:
+    reply = post_token(sim, make_payload())
+    assert reply["status"] == status
+    assert reply["data"] is None
+    assert isinstance(reply["msg"], str) and reply["msg"]
+
+
+def test_repeated_encryption_is_1001(sim: Simulator) -> None:
+    payload = token_body()
+    assert post_token(sim, payload)["status"] == 0
+    assert post_token(sim, payload)["status"] == 1001
+
+
+def test_refresh_mints_a_new_token_and_get_then_returns_it(sim: Simulator) -> None:
+    old = get_token(sim)
+    reply = post_token(sim, token_body(accessToken=old), TOKEN_REFRESH)
+    assert reply["status"] == 0 and reply["data"]["expire"] == 7200
+    new = reply["data"]["accessToken"]
+    assert new != old
+    for usable in (old, new):
+        assert get_firmware(sim, usable, TURBINE).json()["code"] == 0
+    assert get_token(sim) == new
+    assert sim.counters["token_refresh"] == 1
+
+
+def test_refresh_errors(sim: Simulator) -> None:
+    sim.add_app("other-key", "other-secret", [DEMO_ORG_ID])
+    foreign = get_token(sim, "other-key", "other-secret")
+    unknown = post_token(sim, token_body(accessToken="not-a-token"), TOKEN_REFRESH)
+    not_mine = post_token(sim, token_body(accessToken=foreign), TOKEN_REFRESH)
+    missing = post_token(sim, token_body(), TOKEN_REFRESH)
+    assert (unknown["status"], not_mine["status"], missing["status"]) == (1204, 1204, 1202)
+
+
+# ---- signing ---------------------------------------------------------------------------------
+
+
+def test_sign_helper_matches_the_contract_worked_example() -> None:
+    params = [("k3", "v3"), ("k1", "v1"), ("k2", "v2")]
+    data = sign_data("tok", params, b'{"a":1}', "1572574909697", "sec")
+    assert data == 'tokk1v1k2v2k3v3{"a":1}1572574909697sec'
+
+
+def test_signed_get_returns_the_firmware(sim: Simulator, token: str) -> None:
+    resp = get_firmware(sim, token, TURBINE)
+    reply = resp.json()
+    assert resp.status == 200 and resp.headers["Content-Type"].startswith("application/json")
+    assert (reply["code"], reply["msg"]) == (0, "OK")
+    assert uuid.UUID(reply["requestId"])
+    assert reply["data"] == next(fw for fw in ORG1 if fw["firmwareId"] == TURBINE)
+    assert sim.counters["business"] == 1 and sim.counters["get"] == 1
+
+
+def test_signed_post_with_extra_unsorted_params_is_accepted(sim: Simulator, token: str) -> None:
+    params = [("k3", "v3"), ("action", "search"), ("k1", "v1"), ("orgId", DEMO_ORG_ID)]
+    body = json.dumps({"pagination": {"pageNo": 1, "pageSize": 5}}).encode()
+    reply = call(sim, token, "POST", params, body).json()
+    assert reply["code"] == 0 and len(reply["data"]) == 5
+    assert sim.counters["search"] == 1
+
+
+def test_signature_uses_decoded_values(sim: Simulator, token: str) -> None:
+    odd_id = "fw/ü +&=x;é"
+    sim.add_firmware({"orgId": DEMO_ORG_ID, "firmwareId": odd_id, "version": "1"})
+    reply = get_firmware(sim, token, odd_id).json()
+    assert reply["code"] == 0 and reply["data"]["firmwareId"] == odd_id
+
+
+def test_wrong_signatures_are_1003(sim: Simulator, token: str) -> None:
+    wrong_secret = get_firmware(sim, token, TURBINE, secret="not-the-secret")
+    body = json.dumps({"expression": "isVerified = true"}).encode()
+    params = [("action", "search"), ("orgId", DEMO_ORG_ID)]
+    other_body = call(sim, token, "POST", params, body, signed_body=b'{"expression": ""}')
+    for resp in (wrong_secret, other_body):
+        assert resp.status == 401
+        assert resp.json()["code"] == 1003 and resp.json()["msg"] == "signature not valid"
+    assert sim.counters["signature_failures"] == 2 and sim.counters["business"] == 0
+
+
+def test_signing_encoded_values_is_rejected(sim: Simulator, token: str) -> None:
+    ts = str(now_ms())
+    encoded = [("action", "get"), ("orgId", DEMO_ORG_ID), ("firmwareId", "a%20b")]
+    signature = sha256_hex(sign_data(token, encoded, b"", ts, DEMO_APP_SECRET))
+    path = f"{FIRMWARE}?action=get&orgId={DEMO_ORG_ID}&firmwareId=a%20b"
+    headers = {"apim-accesstoken": token, "apim-signature": signature, "apim-timestamp": ts}
+    assert send(sim, "GET", path, headers=headers).json()["code"] == 1003
+
+
+@pytest.mark.parametrize("header", ["apim-accesstoken", "apim-signature", "apim-timestamp"])
+def test_missing_auth_header_is_401_1202(sim: Simulator, token: str, header: str) -> None:
+    headers = {"apim-accesstoken": token, "apim-signature": "x" * 64, "apim-timestamp": "1"}
+    del headers[header]
+    resp = send(
+        sim, "GET", f"{FIRMWARE}?action=get&orgId={DEMO_ORG_ID}&firmwareId=x", None, headers
+    )
+    assert resp.status == 401 and resp.json()["code"] == 1202
+    assert sim.counters["business"] == 0
+
+
+def test_unknown_token_is_1203(sim: Simulator) -> None:
+    resp = get_firmware(sim, "0" * 32, TURBINE)
+    assert resp.status == 401
+    assert resp.json()["code"] == 1203 and resp.json()["msg"] == "access token expired"
+    assert sim.counters["expired_token"] == 1
+
+
+def test_expire_tokens_forces_a_new_token(sim: Simulator, token: str) -> None:
+    assert get_firmware(sim, token, TURBINE).json()["code"] == 0
+    sim.expire_tokens()
+    expired = get_firmware(sim, token, TURBINE)
+    assert expired.status == 401 and expired.json()["code"] == 1203
+    fresh = get_token(sim)
+    assert fresh != token
+    assert get_firmware(sim, fresh, TURBINE).json()["code"] == 0
+    assert sim.counters["expired_token"] == 1
+
+
+def test_short_token_lifetime_expires(sim: Simulator) -> None:
+    sim.token_lifetime = 1
+    reply = post_token(sim, token_body())
+    assert reply["data"]["expire"] == 1
+    short = reply["data"]["accessToken"]
+    assert get_firmware(sim, short, TURBINE).json()["code"] == 0
+    time.sleep(1.05)
+    assert get_firmware(sim, short, TURBINE).json()["code"] == 1203
+
+
+# ---- get ------------------------------------------------------------------------------------
+
+
+def test_unknown_firmware_is_24404(sim: Simulator, token: str) -> None:
+    resp = get_firmware(sim, token, "fw-does-not-exist")
+    reply = resp.json()
+    assert resp.status == 200
+    assert (reply["code"], reply["msg"], reply["data"]) == (24404, "Firmware not found", None)
+    assert uuid.UUID(reply["requestId"])
+
+
+def test_firmware_id_is_compared_literally(sim: Simulator, token: str) -> None:
+    injected = f"{TURBINE}&orgId={DEMO_ORG_ID_2}"
+    assert get_firmware(sim, token, injected).json()["code"] == 24404
+
+
+def test_same_id_in_two_orgs(sim: Simulator, token: str) -> None:
+    first = get_firmware(sim, token, TURBINE).json()["data"]
+    second = get_firmware(sim, token, TURBINE, DEMO_ORG_ID_2).json()["data"]
+    assert (first["orgId"], second["orgId"]) == (DEMO_ORG_ID, DEMO_ORG_ID_2)
+    assert first["version"] == "3.2.1" and second["version"] != first["version"]
+
+
+def test_fixture_edge_records(sim: Simulator, token: str) -> None:
+    def fetch(firmware_id: str) -> dict[str, Any]:
+        return get_firmware(sim, token, firmware_id).json()["data"]
+
+    turbine, legacy = fetch(TURBINE), fetch("fw-legacy-inverter-1.0.4")
+    assert "productKey" not in turbine and set(turbine["name"]["i18nValue"]) == {
+        "en_US",
+        "zh_CN",
+        "ja_JP",
+        "es_ES",
+    }
+    assert turbine["sign"] == hashlib.sha256(DEMO_FILE).hexdigest()
+    assert turbine["fileSize"] == 52428800 and turbine["fileUrl"].startswith("enos-connect://")
+    assert legacy["sign"] == hashlib.md5(DEMO_FILE, usedforsecurity=False).hexdigest()
+    assert legacy["productKey"] == "BXwU4kMk" and legacy["fileSize"] == "1048576"
+    assert legacy["desc"] is None and "firmwareTags" not in legacy
+    assert "name" not in fetch("fw-no-name")
+    xss = fetch("fw-xss-tags")
+    assert "<script>alert(1)</script>" in xss["firmwareTags"].values()
+    assert xss["futureField"] == {"x": 1}
+    unverified = fetch("fw-unverified")
+    assert unverified["enableVerification"] and not unverified["isVerified"]
+    assert len(ORG1) >= 60 and 5 <= len(ORG2) <= 8
+
+
+def test_foreign_org_is_403(sim: Simulator, token: str) -> None:
+    resp = get_firmware(sim, token, TURBINE, org_id="o99999999999999")
+    assert resp.status == 200 and resp.json()["code"] == 403
+
+
+def test_app_added_at_run_time_sees_only_its_org(sim: Simulator) -> None:
+    sim.add_app("org2-key", "org2-secret", [DEMO_ORG_ID_2])
+    token = get_token(sim, "org2-key", "org2-secret")
+    own = get_firmware(sim, token, TURBINE, DEMO_ORG_ID_2, secret="org2-secret")
+    other = get_firmware(sim, token, TURBINE, DEMO_ORG_ID, secret="org2-secret")
+    assert (own.json()["code"], other.json()["code"]) == (0, 403)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        [("action", "get"), ("firmwareId", TURBINE)],
+        [("orgId", DEMO_ORG_ID), ("firmwareId", TURBINE)],
+    ],
+    ids=["no-orgId", "no-action"],
+)
+def test_missing_org_or_action_is_400(
+    sim: Simulator, token: str, params: list[tuple[str, str]]
+) -> None:
+    resp = call(sim, token, "GET", params)
+    assert resp.status == 400 and resp.json()["code"] == 400
+
+
+def test_other_paths_are_404(sim: Simulator) -> None:
+    resp = send(sim, "GET", "/connect-service/v2.1/ota-jobs?action=get")
+    assert resp.status == 404 and resp.json() == {"code": 404, "msg": "not found"}
+
+
+# ---- search ---------------------------------------------------------------------------------
+
+
+def test_search_without_expression_lists_the_org_newest_first(sim: Simulator, token: str) -> None:
+    for request in (None, {}):
+        reply = search(sim, token, request)
+        assert reply["pagination"] == {"pageNo": 1, "pageSize": 10, "totalSize": len(ORG1)}
+        assert len(reply["data"]) == 10
+    everything = search(sim, token, {"pagination": {"pageSize": 200}})["data"]
+    times = [fw["createTime"] for fw in everything]
+    assert times == sorted(times, reverse=True)
+    assert {fw["firmwareId"] for fw in everything} == ids_where(lambda fw: True)
+
+
+@pytest.mark.parametrize(
+    ("expression", "predicate"),
+    [
+        ("productKey = 'BXwU4kMk'", lambda fw: fw.get("productKey") == "BXwU4kMk"),
+        (
+            "productKey in ('BXwU4kMk', 'Qw3rTy12')",
+            lambda fw: fw.get("productKey") in ("BXwU4kMk", "Qw3rTy12"),
+        ),
+        ("isVerified = true", lambda fw: fw.get("isVerified") is True),
+        ("isVerified=false", lambda fw: fw.get("isVerified") is False),
+        (
+            "productKey = 'BXwU4kMk' and isVerified = true",
+            lambda fw: fw.get("productKey") == "BXwU4kMk" and fw.get("isVerified") is True,
+        ),
+        (
+            "productKey IN ('Qw3rTy12') AND isVerified = FALSE",
+            lambda fw: fw.get("productKey") == "Qw3rTy12" and fw.get("isVerified") is False,
+        ),
+        ("name like 'CONTROLLER'", lambda fw: any("controller" in n for n in names(fw))),
+        ("name like '控制器'", lambda fw: any("控制器" in n for n in names(fw))),
+        ("name.default like 'Inverter'", lambda fw: any("inverter" in n for n in names(fw, True))),
+    ],
+)
+def test_search_expressions(
+    sim: Simulator, token: str, expression: str, predicate: Callable[[dict[str, Any]], bool]
+) -> None:
+    expected = ids_where(predicate)
+    assert expected and expected != ids_where(lambda fw: True)
+    assert search_ids(sim, token, expression) == expected
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        (r"""name.default like 'O\'Brien\'s "test" 100% firmware_v2'""", {"fw-quote-name"}),
+        ("name like '100%'", {"fw-quote-name"}),
+        ("name like 'e_v2'", {"fw-quote-name"}),
+        ("name like 'pitch and yaw'", {"fw-pitch-and-yaw"}),
+        ("name like 'pitch and yaw' and productKey = 'Qw3rTy12'", {"fw-pitch-and-yaw"}),
+        ("name like '边缘网关固件'", {"fw-unicode-name"}),
+        ("name.default like '边缘网关固件'", set()),
+        ("name like '风机控制器'", {TURBINE}),
+        ("name.default like '风机'", set()),
+        ("name.default like 'turbine CONTROLLER'", {TURBINE}),
+    ],
+)
+def test_search_name_patterns(
+    sim: Simulator, token: str, expression: str, expected: set[str]
+) -> None:
+    assert search_ids(sim, token, expression) == expected
+
+
+def test_backslash_escapes_a_backslash(sim: Simulator, token: str) -> None:
+    sim.add_firmware(
+        {"orgId": DEMO_ORG_ID, "firmwareId": "fw-bs", "name": {"defaultValue": r"back\slash"}}
+    )
+    assert search_ids(sim, token, r"name.default like 'back\\slash'") == {"fw-bs"}
+
+
+def test_is_verified_never_matches_a_record_without_it(sim: Simulator, token: str) -> None:
+    sim.add_firmware({"orgId": DEMO_ORG_ID, "firmwareId": "fw-unknown-state", "isVerified": None})
+    assert "fw-unknown-state" not in search_ids(sim, token, "isVerified = false")
+    assert "fw-unknown-state" not in search_ids(sim, token, "isVerified = true")
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "productKey = ",
+        "productKey == 'x'",
+        "firmwareId = 'x'",
+        "name like 'open",
+        "name like 'x\\",
+        "isVerified = 'true'",
+        "productKey = 'a' or isVerified = true",
+        "productKey in ('a'",
+        "name like 'x' and",
+        "productKey = 'a' isVerified = true",
+        'productKey = "a"',
+    ],
+)
+def test_invalid_expressions_are_400(sim: Simulator, token: str, expression: str) -> None:
+    reply = search(sim, token, {"expression": expression})
+    assert reply["code"] == 400 and reply["msg"].startswith("invalid expression: ")
+
+
+def test_pages_cover_everything_once(sim: Simulator, token: str) -> None:
+    everything = [
+        fw["firmwareId"] for fw in search(sim, token, {"pagination": {"pageSize": 200}})["data"]
+    ]
+    seen: list[str] = []
+    for page_no in itertools.count(1):
+        reply = search(sim, token, {"pagination": {"pageNo": page_no, "pageSize": 7}})
+        assert reply["pagination"] == {"pageNo": page_no, "pageSize": 7, "totalSize": len(ORG1)}
+        if not reply["data"]:
+            break
+        seen += [fw["firmwareId"] for fw in reply["data"]]
+    assert seen == everything
+    assert page_no == -(-len(ORG1) // 7) + 1  # the first empty page is just past the last
+
+
+def test_page_beyond_the_last_is_empty(sim: Simulator, token: str) -> None:
+    reply = search(sim, token, {"pagination": {"pageNo": 99, "pageSize": 50}})
+    assert reply["code"] == 0 and reply["data"] == []
+    assert reply["pagination"]["totalSize"] == len(ORG1)
+
+
+@pytest.mark.parametrize(
+    ("request_body", "ok"),
+    [
+        ({"pagination": {"pageSize": 200}}, True),
+        ({"pagination": {"pageSize": 1}}, True),
+        ({"pagination": None}, True),
+        ({"pagination": {"pageSize": 201}}, False),
+        ({"pagination": {"pageSize": 0}}, False),
+        ({"pagination": {"pageNo": 0}}, False),
+        ({"pagination": {"pageNo": -1}}, False),
+        ({"pagination": {"pageSize": "10"}}, False),
+        ({"pagination": {"pageNo": 1.5}}, False),
+        ({"pagination": {"pageSize": True}}, False),
+        ({"pagination": "first"}, False),
+        ({"expression": 5}, False),
+        ([], False),
+    ],
+)
+def test_pagination_limits(sim: Simulator, token: str, request_body: Any, ok: bool) -> None:
+    reply = search(sim, token, request_body)
+    assert reply["code"] == (0 if ok else 400)
+
+
+def test_invalid_json_search_body_is_400(sim: Simulator, token: str) -> None:
+    resp = call(sim, token, "POST", [("action", "search"), ("orgId", DEMO_ORG_ID)], b"{oops")
+    assert resp.status == 200 and resp.json()["code"] == 400
+
+
+# ---- faults and latency ---------------------------------------------------------------------
+
+
+def test_fault_kinds_are_known() -> None:
+    assert set(Fault.KINDS) == {
+        "http500",
+        "html",
+        "malformed_json",
+        "error_code",
+        "slow",
+        "drop",
+        "data_null",
+        "wrong_shape",
+    }
+    with pytest.raises(ValueError, match="unknown fault kind"):
+        Fault("teapot")
+
+
+def test_http500_fault_rotates_gateway_errors(sim: Simulator, token: str) -> None:
+    sim.fault = Fault("http500")
+    responses = [get_firmware(sim, token, TURBINE) for _ in range(4)]
+    assert [r.status for r in responses] == [502, 503, 500, 502]
+    assert all(r.headers["Content-Type"].startswith("text/html") for r in responses)
+    assert all(b"nginx" in r.body for r in responses)
+    assert post_token(sim, token_body())["status"] == 0  # the token service is never faulted
+    assert sim.counters["faults"] == 4
+
+
+@pytest.mark.parametrize(
+    ("kind", "content_type"), [("html", "text/html"), ("malformed_json", "application/json")]
+)
+def test_unparsable_200_faults(sim: Simulator, token: str, kind: str, content_type: str) -> None:
+    sim.fault = Fault(kind)
+    resp = get_firmware(sim, token, TURBINE)
+    assert resp.status == 200 and resp.headers["Content-Type"].startswith(content_type)
+    with pytest.raises(ValueError):
+        resp.json()
+
+
+@pytest.mark.parametrize(("code", "expected"), [(None, 500), (24500, 24500)])
+def test_error_code_fault(sim: Simulator, token: str, code: int | None, expected: int) -> None:
+    sim.fault = Fault("error_code", code=code)
+    reply = get_firmware(sim, token, TURBINE).json()
+    assert reply["code"] == expected and reply["msg"] == "internal error"
+    assert uuid.UUID(reply["requestId"])
+
+
+@pytest.mark.parametrize(("kind", "data"), [("data_null", None), ("wrong_shape", "not-an-object")])
+def test_bad_data_faults(sim: Simulator, token: str, kind: str, data: Any) -> None:
+    sim.fault = Fault(kind)
+    reply = search(sim, token, {})
+    assert reply["code"] == 0 and reply["data"] == data
+
+
+def test_slow_fault_delays_a_normal_answer(sim: Simulator, token: str) -> None:
+    sim.fault = Fault("slow", delay=0.3)
+    started = time.monotonic()
+    reply = get_firmware(sim, token, TURBINE).json()
+    assert time.monotonic() - started >= 0.3
+    assert reply["code"] == 0 and reply["data"]["firmwareId"] == TURBINE
+
+
+def test_drop_fault_closes_the_connection(sim: Simulator, token: str) -> None:
+    sim.fault = Fault("drop")
+    with pytest.raises(ConnectionError):
+        get_firmware(sim, token, TURBINE)
+    assert sim.counters["faults"] == 1
+
+
+def test_fault_rate_is_reproducible_with_a_seed(sim: Simulator, token: str) -> None:
+    def pattern() -> list[bool]:
+        sim.fault = Fault("error_code", rate=0.5, seed=7)
+        return [get_firmware(sim, token, TURBINE).json()["code"] == 500 for _ in range(16)]
+
+    first = pattern()
+    assert pattern() == first
+    assert 0 < sum(first) < len(first)
+    assert sim.counters["faults"] == 2 * sum(first)
+
+
+def test_latency_is_added_to_business_calls(sim: Simulator, token: str) -> None:
+    sim.latency = 0.2
+    started = time.monotonic()
+    assert get_firmware(sim, token, TURBINE).json()["code"] == 0
+    assert time.monotonic() - started >= 0.2
+
+
+# ---- server lifecycle -----------------------------------------------------------------------
+
+
+def test_url_and_port(sim: Simulator) -> None:
+    assert sim.port > 0 and sim.url == f"http://127.0.0.1:{sim.port}"
+
+
+def test_keep_alive_connection_is_counted_once(sim: Simulator) -> None:
+    sim.reset_counters()
+    conn = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=5)
+    try:
+        body = json.dumps(token_body()).encode()
+        reply = json.loads(send(sim, "POST", TOKEN_GET, body, conn=conn).body)
+        token = reply["data"]["accessToken"]
+        for _ in range(4):
+            assert get_firmware(sim, token, TURBINE, conn=conn).json()["code"] == 0
+    finally:
+        conn.close()
+    snapshot = sim.counters
+    assert snapshot["connections"] == 1 and snapshot["business"] == 4
+    snapshot["business"] = 99
+    assert sim.counters["business"] == 4
+    sim.reset_counters()
+    assert set(sim.counters.values()) == {0}
+
+
+def test_stop_drops_keep_alive_connections_and_start_reuses_the_port(sim: Simulator) -> None:
+    token = get_token(sim)
+    port = sim.port
+    stale = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        assert get_firmware(sim, token, TURBINE, conn=stale).json()["code"] == 0
+        sim.stop()
+        with pytest.raises(ConnectionRefusedError):
+            send(sim, "GET", "/")
+        assert sim.start() is sim and sim.port == port
+        with pytest.raises(ConnectionError):
+            get_firmware(sim, token, TURBINE, conn=stale)
+    finally:
+        stale.close()
+    assert get_firmware(sim, token, TURBINE).json()["code"] == 0
+
+
+def test_access_log_is_silent(sim: Simulator, capfd: pytest.CaptureFixture[str]) -> None:
+    assert send(sim, "GET", "/nowhere").status == 404
+    assert capfd.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_command_line_serves_until_signalled(signum: int) -> None:
+    root = Path(__file__).resolve().parents[1]
+    command = [sys.executable, "-m", "firmware.enos.simulator", "--port", "0", "--latency-ms", "1"]
+    proc = subprocess.Popen(
+        command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        prefix = "EnOS simulator listening on http://127.0.0.1:"
+        assert line.startswith(prefix) and int(line[len(prefix) :]) > 0
+        request = urllib.request.Request(
+            line.rsplit(" ", 1)[1] + TOKEN_GET,
+            json.dumps(token_body()).encode(),
+            {"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            assert json.load(answer)["status"] == 0
+        proc.send_signal(signum)
+        assert proc.wait(timeout=5) == 0
+        assert proc.stderr is not None and proc.stderr.read() == ""
+    finally:
+        proc.kill()
+        proc.wait()
