@@ -19,3 +19,9 @@ def binary_size(size: int | None) -> str:
     if unit == "B":
         return f"{number_format(size)} B"
     return f"{number_format(value, decimal_pos=1)} {unit}"
+
+
+@register.filter
+def grouped(number: int | None) -> str:
+    """An exact count with the active language's thousands separator: 52428800 -> "52,428,800"."""
+    return "" if number is None else number_format(number, force_grouping=True)

@@ -1,0 +1,249 @@
+"""The firmware detail page against the simulator: every field, every error, every language."""
+
+import html
+
+import pytest
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
+
+from firmware.enos.simulator import Fault
+from tests.conftest import make_org
+
+TURBINE = "fw-turbine-ctrl-3.2.1"
+LEGACY = "fw-legacy-inverter-1.0.4"
+
+
+def detail_url(firmware_id, slug="demo"):
+    return reverse("firmware_detail", kwargs={"slug": slug, "firmware_id": firmware_id})
+
+
+def text_of(response):
+    return html.unescape(response.content.decode())
+
+
+@pytest.mark.django_db
+def test_detail_page_shows_everything_firmware_info_holds(operator_client, simulator):
+    response = operator_client.get(detail_url(TURBINE))
+    assert response.status_code == 200
+    page = text_of(response)
+    for expected in [
+        '<h1 id="firmware-name">Turbine controller</h1>',
+        "风机控制器",
+        "風車コントローラ",
+        "Controlador de turbina",
+        "version 3.2.1",
+        "Main controller firmware",
+        "enos-connect://2325a9b338800000.zip",
+        "50.0 MiB",
+        "52,428,800 bytes",
+        "SHA256",
+        "8c01b0ee49d7f66b75083b3e192b847da4cb0446725df520f1968295a6422b7f",
+        "Verification required",
+        "At most 10 devices take part in verification; at least 8 must succeed.",
+        '<meter min="0" max="10" value="8"',
+        '<span class="chip-key">site</span><span class="chip-value">north</span>',
+        "fw-turbine-ctrl-3.2.1",
+        "o15475466766371",
+        "UTC 2024-06-10 09:39:05",
+        'datetime="2024-06-10T09:39:05.678000+00:00"',
+    ]:
+        assert expected in page, expected
+    assert 'class="badge badge-ok">Verified<' in page
+    assert "old firmware file" not in page
+    request_id = response.context["page"].firmware.request_id
+    assert f'<dd class="mono" id="request-id">{request_id}</dd>' in page
+    assert 'data-method="sha256"' in page
+
+
+@pytest.mark.django_db
+def test_old_firmware_shows_product_key_and_the_absence_of_optional_fields(operator_client):
+    page = text_of(operator_client.get(detail_url(LEGACY)))
+    assert "BXwU4kMk" in page and "old firmware file" in page
+    assert "No description" in page
+    assert "No tags" in page
+    assert "No thresholds set" in page
+    assert "1.0 MiB" in page and "1,048,576 bytes" in page
+    assert 'data-method="md5"' in page
+    assert "Not verified" in page
+
+
+@pytest.mark.django_db
+def test_firmware_without_name_or_size_still_renders(operator_client):
+    page = text_of(operator_client.get(detail_url("fw-no-name")))
+    assert '<h1 id="firmware-name">fw-no-name</h1>' in page
+    assert "No name" in page
+
+
+@pytest.mark.django_db
+def test_tags_and_description_are_escaped(operator_client):
+    raw = operator_client.get(detail_url("fw-xss-tags")).content.decode()
+    assert "<script>alert(1)</script>" not in raw
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in raw
+    assert "<b>html</b>" not in raw
+    assert "&lt;b&gt;html&lt;/b&gt;" in raw
+
+
+@pytest.mark.django_db
+def test_stale_banner_when_enos_goes_down(operator_client, simulator):
+    assert 'id="stale-banner"' not in operator_client.get(detail_url(TURBINE)).content.decode()
+    simulator.stop()
+    response = operator_client.post(detail_url(TURBINE), follow=True)
+    assert response.status_code == 200
+    page = text_of(response)
+    assert 'id="stale-banner"' in page
+    assert "EnOS is unreachable, showing data from" in page
+    assert "Turbine controller" in page
+
+
+@pytest.mark.django_db
+def test_refresh_fetches_again_and_redirects_to_the_bookmarkable_url(operator_client, simulator):
+    operator_client.get(detail_url(TURBINE))
+    response = operator_client.post(detail_url(TURBINE))
+    assert response.status_code == 302
+    assert response["Location"] == detail_url(TURBINE)
+    operator_client.get(response["Location"])
+    assert simulator.counters["get"] == 2
+
+
+@pytest.mark.django_db
+def test_not_found_is_a_404_naming_the_org_and_the_id(operator_client, org):
+    response = operator_client.get(detail_url("no-such-firmware"))
+    assert response.status_code == 404
+    page = text_of(response)
+    assert "Firmware not found" in page
+    assert "<code>no-such-firmware</code>" in page and org.name in page
+    assert "24404" in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("firmware_id", ["x" * 129, "bad id", "fw;drop", "fw%27", "名前"])
+def test_malformed_ids_are_404_without_asking_enos(operator_client, simulator, firmware_id):
+    response = operator_client.get(f"/orgs/demo/firmware/{firmware_id}/")
+    assert response.status_code == 404
+    assert simulator.counters["get"] == simulator.counters["token_get"] == 0
+
+
+@pytest.mark.django_db
+def test_an_org_not_granted_is_404_for_the_detail_page(client, org, outsider, simulator):
+    client.force_login(outsider)
+    assert client.get(detail_url(TURBINE)).status_code == 404
+    assert simulator.counters["get"] == 0
+
+
+@pytest.mark.django_db
+def test_rejected_credentials_are_a_502_saying_an_admin_must_fix_them(client, operator, simulator):
+    make_org(simulator.url, slug="broken", secret="wrong-secret").granted_users.add(operator)
+    client.force_login(operator)
+    response = client.get(detail_url(TURBINE, slug="broken"))
+    assert response.status_code == 502
+    page = text_of(response)
+    assert "EnOS rejected this organization's credentials" in page
+    assert "An administrator must fix" in page
+    assert '<dd class="mono" id="enos-code">1003</dd>' in page
+    assert "wrong-secret" not in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("fault", "status", "title", "has_request_id"),
+    [
+        (Fault("http500"), 502, "EnOS answered with an error", False),
+        (Fault("error_code", code=50000), 502, "EnOS answered with an error", True),
+        (Fault("malformed_json"), 502, "EnOS sent an answer fwportal cannot read", False),
+        (Fault("data_null"), 502, "EnOS sent an answer fwportal cannot read", True),
+        (Fault("slow", delay=2), 504, "EnOS did not answer in time", False),
+        (Fault("drop"), 503, "EnOS is unreachable", False),
+    ],
+)
+def test_enos_failures_are_error_pages_with_the_right_status(
+    operator_client, simulator, settings, fault, status, title, has_request_id
+):
+    settings.ENOS_READ_TIMEOUT = 0.5
+    simulator.fault = fault
+    response = operator_client.get(detail_url(TURBINE))
+    assert response.status_code == status
+    page = text_of(response)
+    assert title in page
+    assert ('id="request-id"' in page) is has_request_id
+    assert "Traceback" not in page
+
+
+@pytest.mark.django_db
+def test_unreachable_gateway_is_a_503(operator_client, simulator):
+    simulator.stop()
+    response = operator_client.get(detail_url(TURBINE))
+    assert response.status_code == 503
+    assert "EnOS is unreachable" in text_of(response)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("accept_language", "html_lang", "name", "created"),
+    [
+        ("zh-Hans,zh;q=0.9", "zh-hans", "风机控制器", "2024年6月10日"),
+        ("ja-JP,ja;q=0.9", "ja", "風車コントローラ", "2024年6月10日"),
+        ("es-ES,es;q=0.9", "es", "Controlador de turbina", "10 de junio de 2024"),
+        ("en-US,en;q=0.9", "en", "Turbine controller", "June 10, 2024"),
+    ],
+)
+def test_language_from_accept_language(operator_client, accept_language, html_lang, name, created):
+    response = operator_client.get(detail_url(TURBINE), HTTP_ACCEPT_LANGUAGE=accept_language)
+    page = text_of(response)
+    assert f'<html lang="{html_lang}">' in page
+    assert f'<h1 id="firmware-name">{name}</h1>' in page
+    assert created in page
+    with translation.override(html_lang):
+        translated = gettext("Verification required")
+        assert translated in page
+    if html_lang != "en":
+        assert translated != "Verification required", "the catalog lacks this string"
+
+
+@pytest.mark.django_db
+def test_language_switcher_sets_a_cookie_and_keeps_the_url(operator_client):
+    response = operator_client.post(
+        reverse("set_language"), {"language": "zh-hans", "next": detail_url(TURBINE)}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == detail_url(TURBINE)
+    assert response.cookies["django_language"].value == "zh-hans"
+    page = text_of(operator_client.get(detail_url(TURBINE), HTTP_ACCEPT_LANGUAGE="en"))
+    assert '<h1 id="firmware-name">风机控制器</h1>' in page
+
+
+@pytest.mark.django_db
+def test_the_name_shown_falls_back_to_any_name_when_the_language_has_none(operator_client):
+    page = text_of(operator_client.get(detail_url("fw-unicode-name"), HTTP_ACCEPT_LANGUAGE="es"))
+    assert '<h1 id="firmware-name">边缘网关固件</h1>' in page
+
+
+@pytest.mark.django_db
+def test_find_form_trims_and_redirects_to_the_detail_url(operator_client, org):
+    response = operator_client.get(
+        reverse("find_firmware"), {"org": org.slug, "firmware_id": f"  {TURBINE}\t"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == detail_url(TURBINE)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"org": "demo", "firmware_id": "bad id!"}, "A firmware ID holds up to 128"),
+        ({"org": "demo", "firmware_id": ""}, "This field is required"),
+        ({"org": "not-mine", "firmware_id": TURBINE}, "Select a valid choice"),
+    ],
+)
+def test_find_form_bad_input_is_shown_back_with_a_message(operator_client, params, message):
+    response = operator_client.get(reverse("find_firmware"), params)
+    assert response.status_code == 400
+    assert message in text_of(response)
+
+
+@pytest.mark.django_db
+def test_org_page_has_a_find_form_for_that_org(operator_client, org):
+    page = text_of(operator_client.get(org.get_absolute_url()))
+    assert f'<input type="hidden" name="org" value="{org.slug}">' in page
+    assert 'name="firmware_id"' in page
