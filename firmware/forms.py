@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from firmware.models import Org
+from firmware.search import FirmwareFilters
 
 FIRMWARE_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
@@ -46,9 +47,9 @@ class OrgAdminForm(forms.ModelForm):
 
 
 class FindFirmwareForm(forms.Form):
-    """Org + firmware id -> the firmware's page."""
+    """Firmware id and an org (or none: every org the user may see) -> the firmware's page."""
 
-    org = forms.ChoiceField(label=_("Organization"))
+    org = forms.ChoiceField(label=_("Organization"), required=False)
     firmware_id = forms.CharField(
         label=_("Firmware ID"),
         max_length=128,
@@ -60,7 +61,10 @@ class FindFirmwareForm(forms.Form):
 
     def __init__(self, *args, orgs, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["org"].choices = [(org.slug, org.name) for org in orgs]
+        choices = [(org.slug, org.name) for org in orgs]
+        if len(choices) > 1:
+            choices.insert(0, ("", _("All my organizations")))
+        self.fields["org"].choices = choices
 
     def clean_firmware_id(self) -> str:
         firmware_id = self.cleaned_data["firmware_id"]
@@ -69,3 +73,43 @@ class FindFirmwareForm(forms.Form):
                 _("A firmware ID holds up to 128 letters, digits, '-', '_' and '.'.")
             )
         return firmware_id
+
+
+PRODUCT_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MAX_PAGE_SIZE = 200
+
+
+class FirmwareFilterForm(forms.Form):
+    """The firmware list's filters, read from the query string so a filtered list is a URL."""
+
+    q = forms.CharField(label=_("Name contains"), required=False, max_length=100, strip=True)
+    productKey = forms.CharField(  # the query parameter name operators bookmark
+        label=_("Product keys"),
+        required=False,
+        max_length=1000,
+        help_text=_("One or several, comma-separated."),
+    )
+    verified = forms.ChoiceField(
+        label=_("Verified"),
+        required=False,
+        choices=[("", _("Any")), ("true", _("Verified")), ("false", _("Not verified"))],
+    )
+    page = forms.IntegerField(label=_("Page"), required=False, min_value=1, max_value=1_000_000)
+    page_size = forms.IntegerField(
+        label=_("Per page"), required=False, min_value=1, max_value=MAX_PAGE_SIZE
+    )
+
+    def clean_productKey(self) -> tuple[str, ...]:
+        keys = [key.strip() for key in self.cleaned_data["productKey"].split(",") if key.strip()]
+        for key in keys:
+            if not PRODUCT_KEY_PATTERN.match(key):
+                raise forms.ValidationError(
+                    _("“%(key)s” is not a product key (letters, digits, '-' and '_')."),
+                    params={"key": key},
+                )
+        return tuple(dict.fromkeys(keys))
+
+    def filters(self) -> FirmwareFilters:
+        data = self.cleaned_data
+        verified = {"true": True, "false": False}.get(data["verified"])
+        return FirmwareFilters(data["q"], data["productKey"], verified)

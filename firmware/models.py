@@ -66,3 +66,33 @@ class Org(models.Model):
     @property
     def secret_key(self) -> str:
         return credentials.decrypt(self.secret_key_encrypted)
+
+
+class RecentlyViewed(models.Model):
+    """A firmware page a user opened: their own short history, shown on the home page."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recently_viewed"
+    )
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="+")
+    firmware_id = models.CharField(_("firmware ID"), max_length=128)
+    name = models.CharField(_("name"), max_length=300, blank=True)
+    version = models.CharField(_("version"), max_length=100, blank=True)
+    viewed_at = models.DateTimeField(_("viewed"))
+
+    class Meta:
+        ordering = ["-viewed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "org", "firmware_id"], name="one_recent_view_per_firmware"
+            )
+        ]
+        indexes = [models.Index(fields=["user", "-viewed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.org.slug}/{self.firmware_id}"
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "firmware_detail", kwargs={"slug": self.org.slug, "firmware_id": self.firmware_id}
+        )

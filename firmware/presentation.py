@@ -1,11 +1,13 @@
 """What a firmware page shows, derived once from a FirmwareInfo, so templates only format."""
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
-from firmware.enos.types import FirmwareInfo
+from firmware.enos.types import FirmwareInfo, Page
 from firmware.services import Fetched
 
 LOCALE_NAMES = {
@@ -25,19 +27,16 @@ class Translation:
 
 @dataclass
 class FirmwarePage:
-    fetched: Fetched
+    fetched: Fetched[FirmwareInfo]
     language: str
 
     @property
     def firmware(self) -> FirmwareInfo:
-        return self.fetched.firmware
+        return self.fetched.value
 
     @cached_property
     def name(self) -> str | None:
-        """The name in the viewer's language; failing that, any name is better than none."""
-        name = self.firmware.name
-        fallback = next(iter(sorted(name.translations.values())), None)
-        return name.for_locale(self.language) or fallback
+        return display_name(self.firmware, self.language)
 
     @property
     def title(self) -> str:
@@ -65,3 +64,74 @@ class FirmwarePage:
             self.firmware.max_allowed_for_verification is not None
             and self.firmware.min_success_for_verified is not None
         )
+
+
+def display_name(firmware: FirmwareInfo, language: str) -> str | None:
+    """The name in the viewer's language; failing that, any name is better than none."""
+    fallback = next(iter(sorted(firmware.name.translations.values())), None)
+    return firmware.name.for_locale(language) or fallback
+
+
+@dataclass(frozen=True)
+class ListRow:
+    firmware: FirmwareInfo
+    name: str
+
+
+@dataclass
+class FirmwareListPage:
+    """One page of an org's firmware list and its pagination links (which keep the filters)."""
+
+    fetched: Fetched[Page]
+    query: QueryDict
+    language: str
+
+    @property
+    def page(self) -> Page:
+        return self.fetched.value
+
+    @cached_property
+    def rows(self) -> list[ListRow]:
+        return [
+            ListRow(fw, display_name(fw, self.language) or fw.firmware_id) for fw in self.page.items
+        ]
+
+    @property
+    def last_page(self) -> int:
+        return max(1, math.ceil(self.page.total_size / self.page.page_size))
+
+    @property
+    def beyond_last_page(self) -> bool:
+        return self.page.page_no > self.last_page
+
+    @property
+    def first_item(self) -> int:
+        return (self.page.page_no - 1) * self.page.page_size + 1 if self.page.items else 0
+
+    @property
+    def last_item(self) -> int:
+        return self.first_item + len(self.page.items) - 1 if self.page.items else 0
+
+    def url_for_page(self, page_no: int) -> str:
+        query = self.query.copy()
+        query["page"] = str(page_no)
+        return "?" + query.urlencode()
+
+    def _link(self, page_no: int) -> str | None:
+        return None if page_no == self.page.page_no else self.url_for_page(page_no)
+
+    @property
+    def first_url(self) -> str | None:
+        return self._link(1)
+
+    @property
+    def previous_url(self) -> str | None:
+        return self._link(self.page.page_no - 1) if self.page.page_no > 1 else None
+
+    @property
+    def next_url(self) -> str | None:
+        return self._link(self.page.page_no + 1) if self.page.page_no < self.last_page else None
+
+    @property
+    def last_url(self) -> str | None:
+        return self._link(self.last_page)

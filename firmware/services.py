@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Generic, TypeVar
 from weakref import WeakValueDictionary
 
 from django.conf import settings
@@ -26,10 +26,10 @@ WAIT_POLL_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
-class Fetched:
-    """A FirmwareInfo and where it came from: fetched at `fetched_at`, or a stale last good copy."""
+class Fetched(Generic[T]):
+    """An EnOS answer and when it was fetched; `stale` when it is a last good copy of an outage."""
 
-    firmware: FirmwareInfo
+    value: T
     fetched_at: datetime
     stale: bool = False
 
@@ -64,37 +64,56 @@ def check_connection(org: Org) -> None:
     client_for(org).check_credentials()
 
 
-def _firmware_key(org: Org, firmware_id: str) -> str:
-    # The org's credentials and gateway are part of the key: editing them invalidates the cache.
-    scope = f"{org.pk}\n{org.gateway_url}\n{org.org_id}\n{org.access_key}\n{firmware_id}"
-    return "firmware:" + hashlib.sha256(scope.encode()).hexdigest()
+def _cache_key(org: Org, *parts: object) -> str:
+    # The org's gateway and credentials are part of the key: editing them invalidates the cache.
+    scope = "\n".join(map(str, (org.pk, org.gateway_url, org.org_id, org.access_key, *parts)))
+    return "enos-answer:" + hashlib.sha256(scope.encode()).hexdigest()
 
 
-def get_firmware(org: Org, firmware_id: str, *, refresh: bool = False) -> Fetched:
+def get_firmware(org: Org, firmware_id: str, *, refresh: bool = False) -> Fetched[FirmwareInfo]:
     """The org's firmware: cached while fresh; during outages the last good copy, marked stale."""
-    key = _firmware_key(org, firmware_id)
+    key = _cache_key(org, "get", firmware_id)
+    return _cached(key, lambda: client_for(org).get_firmware(firmware_id), refresh=refresh)
+
+
+def search_firmware(
+    org: Org,
+    *,
+    expression: str | None = None,
+    page: int = 1,
+    page_size: int = 50,
+    refresh: bool = False,
+) -> Fetched[Page]:
+    """One page of the org's firmware (cached like a firmware); each result feeds the detail
+    cache, so opening a firmware from the list costs no second upstream call."""
+    key = _cache_key(org, "search", expression, page, page_size)
+
+    def fetch() -> Page:
+        client = client_for(org)
+        result = client.search_firmware(expression=expression, page=page, page_size=page_size)
+        fetched_at = timezone.now()
+        for firmware in result.items:
+            _remember(_cache_key(org, "get", firmware.firmware_id), Fetched(firmware, fetched_at))
+        return result
+
+    return _cached(key, fetch, refresh=refresh)
+
+
+def _cached(key: str, fetch: Callable[[], T], *, refresh: bool) -> Fetched[T]:
     if not refresh:
         cached = cache.get(f"{key}:fresh")
         if cached is not None:
             return cached
     try:
-        return _single_flight(key, lambda: client_for(org).get_firmware(firmware_id), refresh)
+        return _single_flight(key, fetch, refresh)
     except OUTAGES:
         last_good = cache.get(f"{key}:last-good")
         if last_good is None:
             raise
-        return Fetched(firmware=last_good.firmware, fetched_at=last_good.fetched_at, stale=True)
-
-
-def search_firmware(
-    org: Org, *, expression: str | None = None, page: int = 1, page_size: int = 50
-) -> Page:
-    """One page of the org's firmware; each result also feeds the detail cache."""
-    result = client_for(org).search_firmware(expression=expression, page=page, page_size=page_size)
-    fetched_at = timezone.now()
-    for firmware in result.items:
-        _remember(_firmware_key(org, firmware.firmware_id), Fetched(firmware, fetched_at))
-    return result
+        stale = Fetched(last_good.value, last_good.fetched_at, stale=True)
+        # Until the next try is due, every viewer gets the stale copy without waiting on EnOS.
+        cache.set(f"{key}:fresh", stale, timeout=settings.FIRMWARE_CACHE_SECONDS)
+        return stale
 
 
 def _remember(key: str, fetched: Fetched) -> None:
@@ -114,13 +133,13 @@ def _local_lock(key: str) -> threading.Lock:
         return lock
 
 
-def _single_flight(key: str, fetch: Callable[[], FirmwareInfo], refresh: bool) -> Fetched:
+def _single_flight(key: str, fetch: Callable[[], T], refresh: bool) -> Fetched[T]:
     """One upstream call per key at a time: in this process by a lock, across processes by a
     cache lock (shared when the cache is Redis). Waiters take the result of the call they waited
     for; a refresh only takes a result fetched after it was asked for."""
     asked_at = timezone.now()
 
-    def cached_result() -> Fetched | None:
+    def cached_result() -> Fetched[T] | None:
         cached = cache.get(f"{key}:fresh")
         if cached is None or (refresh and cached.fetched_at < asked_at):
             return None
@@ -141,7 +160,7 @@ def _single_flight(key: str, fetch: Callable[[], FirmwareInfo], refresh: bool) -
                 break  # the other process's call outlived every timeout: fetch ourselves
             time.sleep(WAIT_POLL_SECONDS)
         try:
-            fetched = Fetched(firmware=fetch(), fetched_at=timezone.now())
+            fetched = Fetched(fetch(), timezone.now())
             _remember(key, fetched)
             return fetched
         finally:

@@ -6,6 +6,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("find/", views.find_firmware, name="find_firmware"),
     path("orgs/<slug:slug>/", views.org_detail, name="org_detail"),
+    path("orgs/<slug:slug>/firmware/", views.firmware_list, name="firmware_list"),
     path(
         "orgs/<slug:slug>/firmware/<str:firmware_id>/",
         views.firmware_detail,

@@ -1,39 +1,58 @@
 from django.contrib.auth.decorators import login_not_required
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from firmware import health, services
+from firmware import health, recent, services
 from firmware.access import get_visible_org, visible_orgs
 from firmware.credentials import UndecryptableSecret
 from firmware.enos.errors import EnosError
 from firmware.errors import enos_error_response
-from firmware.forms import FIRMWARE_ID_PATTERN, FindFirmwareForm
-from firmware.presentation import FirmwarePage
+from firmware.find import find_in_orgs
+from firmware.forms import FIRMWARE_ID_PATTERN, FindFirmwareForm, FirmwareFilterForm
+from firmware.presentation import FirmwareListPage, FirmwarePage
+
+DEFAULT_PAGE_SIZE = 50
+
+
+def _home(request: HttpRequest, orgs: list, find_form: FindFirmwareForm, status: int = 200):
+    context = {
+        "orgs": orgs,
+        "find_form": find_form,
+        "recently_viewed": recent.recently_viewed(request.user),
+    }
+    return render(request, "firmware/home.html", context, status=status)
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     orgs = list(visible_orgs(request.user))
-    return render(
-        request, "firmware/home.html", {"orgs": orgs, "find_form": FindFirmwareForm(orgs=orgs)}
-    )
+    return _home(request, orgs, FindFirmwareForm(orgs=orgs))
 
 
 @require_GET
 def find_firmware(request: HttpRequest) -> HttpResponse:
-    """The find form's target: redirects to the firmware's bookmarkable URL."""
+    """The find form's target: the firmware's URL, or what every visible org said of the id."""
     orgs = list(visible_orgs(request.user))
     form = FindFirmwareForm(request.GET, orgs=orgs)
-    if form.is_valid():
-        return redirect(
-            "firmware_detail",
-            slug=form.cleaned_data["org"],
-            firmware_id=form.cleaned_data["firmware_id"],
-        )
-    return render(request, "firmware/home.html", {"orgs": orgs, "find_form": form}, status=400)
+    if not form.is_valid():
+        return _home(request, orgs, form, status=400)
+    firmware_id = form.cleaned_data["firmware_id"]
+    if form.cleaned_data["org"]:
+        return redirect("firmware_detail", slug=form.cleaned_data["org"], firmware_id=firmware_id)
+    outcome = find_in_orgs(orgs, firmware_id)
+    if len(outcome.matches) == 1 and not outcome.unasked:
+        only = outcome.matches[0].org
+        return redirect("firmware_detail", slug=only.slug, firmware_id=firmware_id)
+    context = {
+        "firmware_id": firmware_id,
+        "outcome": outcome,
+        "language": get_language(),
+        "find_form": form,
+    }
+    return render(request, "firmware/find_results.html", context)
 
 
 @require_GET
@@ -41,6 +60,31 @@ def org_detail(request: HttpRequest, slug: str) -> HttpResponse:
     org = get_visible_org(request.user, slug)
     form = FindFirmwareForm(initial={"org": org.slug}, orgs=[org])
     return render(request, "firmware/org_detail.html", {"org": org, "find_form": form})
+
+
+@never_cache
+@require_GET
+def firmware_list(request: HttpRequest, slug: str) -> HttpResponse:
+    org = get_visible_org(request.user, slug)
+    form = FirmwareFilterForm(request.GET)
+    if not form.is_valid():
+        context = {"org": org, "form": form}
+        return render(request, "firmware/firmware_list.html", context, status=400)
+    page_no = form.cleaned_data["page"] or 1
+    page_size = form.cleaned_data["page_size"] or DEFAULT_PAGE_SIZE
+    expression = form.filters().expression()
+    try:
+        fetched = services.search_firmware(
+            org, expression=expression, page=page_no, page_size=page_size
+        )
+    except (EnosError, UndecryptableSecret) as exc:
+        return enos_error_response(request, org, exc)
+    listing = FirmwareListPage(fetched, request.GET, language=get_language())
+    if listing.beyond_last_page:
+        return HttpResponseRedirect(request.path + listing.url_for_page(listing.last_page))
+    return render(
+        request, "firmware/firmware_list.html", {"org": org, "form": form, "listing": listing}
+    )
 
 
 @never_cache
@@ -57,6 +101,9 @@ def firmware_detail(request: HttpRequest, slug: str, firmware_id: str) -> HttpRe
     if refresh:
         return redirect(request.path)  # post/redirect/get: the page stays bookmarkable
     page = FirmwarePage(fetched, language=get_language())
+    recent.remember_view(
+        request.user, org, firmware_id, name=page.title, version=page.firmware.version or ""
+    )
     return render(request, "firmware/firmware_detail.html", {"org": org, "page": page})
 
 

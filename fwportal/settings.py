@@ -111,6 +111,9 @@ ENOS_TOKEN_RENEW_MARGIN = env.int("ENOS_TOKEN_RENEW_MARGIN", default=300)
 # for when EnOS is down.
 FIRMWARE_CACHE_SECONDS = env.int("FIRMWARE_CACHE_SECONDS", default=5)
 FIRMWARE_STALE_SECONDS = env.int("FIRMWARE_STALE_SECONDS", default=24 * 3600)
+# Finding a firmware id in every org: how many orgs are asked at once, and how long each may take.
+FIND_MAX_WORKERS = env.int("FIND_MAX_WORKERS", default=8)
+FIND_ORG_TIMEOUT = env.float("FIND_ORG_TIMEOUT", default=ENOS_CONNECT_TIMEOUT + ENOS_READ_TIMEOUT)
 
 LOGGING = {
     "version": 1,

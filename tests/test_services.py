@@ -17,7 +17,7 @@ def test_a_cached_firmware_costs_one_upstream_call(org, simulator):
     first = services.get_firmware(org, TURBINE)
     second = services.get_firmware(org, TURBINE)
     assert simulator.counters["get"] == 1
-    assert second.firmware == first.firmware
+    assert second.value == first.value
     assert not second.stale
 
 
@@ -64,7 +64,7 @@ def test_last_good_copy_is_served_stale_when_enos_is_down(org, simulator):
     simulator.stop()
     stale = services.get_firmware(org, TURBINE, refresh=True)
     assert stale.stale
-    assert stale.firmware == fresh.firmware
+    assert stale.value == fresh.value
     assert stale.fetched_at == fresh.fetched_at
     assert stale.age_seconds >= 0
 
@@ -103,7 +103,7 @@ def test_enos_comes_back_and_pages_are_fresh_again(org, simulator):
 
 @pytest.mark.django_db
 def test_search_results_feed_the_detail_cache(org, simulator):
-    page = services.search_firmware(org, page_size=10)
+    page = services.search_firmware(org, page_size=10).value
     for item in page.items:
         services.get_firmware(org, item.firmware_id)
     assert simulator.counters["search"] == 1
@@ -115,5 +115,5 @@ def test_editing_the_org_credentials_bypasses_the_old_cache(org, simulator):
     services.get_firmware(org, TURBINE)
     org.org_id = "o16000000000002"
     org.save()
-    assert services.get_firmware(org, TURBINE).firmware.version == "3.3.0"
+    assert services.get_firmware(org, TURBINE).value.version == "3.3.0"
     assert simulator.counters["get"] == 2

@@ -25,7 +25,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, gateway_url: str, **options: Any) -> None:
         users = get_user_model()
         operator, operator_password = self._user(users, "operator", superuser=False)
-        admin, admin_password = self._user(users, "admin", superuser=True)
+        _admin, admin_password = self._user(users, "admin", superuser=True)
         for slug, name, org_id in DEMO_ORGS:
             org = Org.objects.filter(slug=slug).first() or Org(slug=slug)
             org.name, org.org_id, org.gateway_url = name, org_id, gateway_url

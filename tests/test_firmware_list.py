@@ -1,0 +1,200 @@
+"""The org's firmware list: filters, expression quoting, paging, cache feeding, errors."""
+
+import html
+import json
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from firmware.enos.simulator import DEFAULT_FIXTURES, DEMO_ORG_ID, Fault
+from firmware.search import FirmwareFilters, quote
+
+FIXTURES = [
+    f
+    for f in json.loads(Path(DEFAULT_FIXTURES).read_text())["firmware"]
+    if f["orgId"] == DEMO_ORG_ID
+]
+LIST_URL = reverse("firmware_list", kwargs={"slug": "demo"})
+
+
+def listing(client, **params):
+    response = client.get(LIST_URL, params)
+    return response, html.unescape(response.content.decode())
+
+
+def ids_on(response):
+    return [row.firmware.firmware_id for row in response.context["listing"].rows]
+
+
+def test_quote_escapes_quotes_and_backslashes():
+    assert quote("O'Brien") == r"'O\'Brien'"
+    assert quote("a\\'b") == r"'a\\\'b'"
+    assert quote("100%_x") == "'100%_x'"
+
+
+def test_expressions_from_filters():
+    assert FirmwareFilters().expression() is None
+    assert FirmwareFilters(name_contains="风机").expression() == "name like '风机'"
+    assert FirmwareFilters(product_keys=("A",)).expression() == "productKey = 'A'"
+    assert (
+        FirmwareFilters("x", ("A", "B"), False).expression()
+        == "name like 'x' and productKey in ('A', 'B') and isVerified = false"
+    )
+
+
+@pytest.mark.django_db
+def test_the_list_is_newest_first_with_links_to_detail_pages(operator_client):
+    response, page = listing(operator_client)
+    assert response.status_code == 200
+    newest = sorted(FIXTURES, key=lambda f: f["createTime"], reverse=True)[:50]
+    assert ids_on(response) == [f["firmwareId"] for f in newest]
+    assert f"Showing 1–50 of {len(FIXTURES)}" in page
+    assert 'href="/orgs/demo/firmware/fw-turbine-ctrl-3.2.1/">Turbine controller</a>' in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"productKey": "BXwU4kMk"}, lambda f: f.get("productKey") == "BXwU4kMk"),
+        (
+            {"productKey": "BXwU4kMk, Qw3rTy12"},
+            lambda f: f.get("productKey") in ("BXwU4kMk", "Qw3rTy12"),
+        ),
+        ({"verified": "true"}, lambda f: f.get("isVerified") is True),
+        ({"verified": "false"}, lambda f: f.get("isVerified") is False),
+        (
+            {"productKey": "Qw3rTy12", "verified": "true"},
+            lambda f: f.get("productKey") == "Qw3rTy12" and f.get("isVerified") is True,
+        ),
+    ],
+)
+def test_each_filter_alone_and_combined(operator_client, params, expected):
+    response, _ = listing(operator_client, page_size=200, **params)
+    assert response.status_code == 200
+    wanted = {f["firmwareId"] for f in FIXTURES if expected(f)}
+    assert wanted
+    assert set(ids_on(response)) == wanted
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("q", "expected_id"),
+    [
+        ("O'Brien", "fw-quote-name"),
+        ("100%", "fw-quote-name"),
+        ("firmware_v2", "fw-quote-name"),
+        ('"test"', "fw-quote-name"),
+        ("边缘网关固件", "fw-unicode-name"),
+        ("pitch and yaw", "fw-pitch-and-yaw"),
+    ],
+)
+def test_name_search_quotes_the_value_safely(operator_client, simulator, q, expected_id):
+    response, _ = listing(operator_client, q=q)
+    assert response.status_code == 200
+    assert ids_on(response) == [expected_id]
+
+
+@pytest.mark.django_db
+def test_a_quote_cannot_change_the_expression(operator_client):
+    response, _ = listing(operator_client, q="x' or productKey = 'BXwU4kMk")
+    assert response.status_code == 200
+    assert ids_on(response) == []
+    assert "No firmware matches these filters." in html.unescape(response.content.decode())
+
+
+@pytest.mark.django_db
+def test_filters_are_kept_in_the_pagination_links(operator_client):
+    response, page = listing(operator_client, verified="true", page_size=5, page=2)
+    assert (
+        'href="?verified=true&amp;page_size=5&amp;page=3" rel="next"' in response.content.decode()
+    )
+    assert "Showing 6–10 of" in page
+
+
+@pytest.mark.django_db
+def test_first_and_last_page(operator_client):
+    total = len(FIXTURES)
+    last = -(-total // 10)
+    response, page = listing(operator_client, page_size=10, page=last)
+    assert f"Showing {(last - 1) * 10 + 1}–{total} of {total}" in page
+    assert 'rel="next"' not in response.content.decode()
+    response, _ = listing(operator_client, page_size=10)
+    assert 'rel="prev"' not in response.content.decode()
+    assert f"Page 1 of {last}" in html.unescape(response.content.decode())
+
+
+@pytest.mark.django_db
+def test_a_page_beyond_the_last_goes_to_the_last_page(operator_client):
+    response = operator_client.get(LIST_URL, {"page_size": 10, "page": 99, "verified": "true"})
+    verified = sum(1 for f in FIXTURES if f.get("isVerified") is True)
+    assert response.status_code == 302
+    assert (
+        response["Location"] == f"{LIST_URL}?page_size=10&page={-(-verified // 10)}&verified=true"
+    )
+    followed = operator_client.get(response["Location"])
+    assert followed.status_code == 200
+    assert followed.context["listing"].page.page_no == followed.context["listing"].last_page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"page_size": "201"}, "less than or equal to 200"),
+        ({"page_size": "0"}, "greater than or equal to 1"),
+        ({"page": "0"}, "greater than or equal to 1"),
+        ({"page": "two"}, "Enter a whole number"),
+        ({"verified": "maybe"}, "Select a valid choice"),
+        ({"productKey": "BXw'U4"}, "is not a product key"),
+        ({"q": "x" * 101}, "at most 100 characters"),
+    ],
+)
+def test_invalid_filters_give_the_form_back_with_a_message(
+    operator_client, simulator, params, message
+):
+    response, page = listing(operator_client, **params)
+    assert response.status_code == 400
+    assert message in page
+    assert "Please correct the filters below." in page
+    assert simulator.counters["search"] == 0
+
+
+@pytest.mark.django_db
+def test_opening_a_firmware_from_the_list_costs_no_second_call(operator_client, simulator):
+    response, _ = listing(operator_client, page_size=10)
+    for firmware_id in ids_on(response)[:3]:
+        detail = reverse("firmware_detail", kwargs={"slug": "demo", "firmware_id": firmware_id})
+        assert operator_client.get(detail).status_code == 200
+    assert simulator.counters["search"] == 1
+    assert simulator.counters["get"] == 0
+
+
+@pytest.mark.django_db
+def test_list_errors_are_error_pages(operator_client, simulator, settings):
+    settings.ENOS_READ_TIMEOUT = 0.5
+    simulator.fault = Fault("slow", delay=2)
+    assert listing(operator_client)[0].status_code == 504
+    simulator.fault = Fault("http500")
+    assert listing(operator_client)[0].status_code == 502
+    simulator.stop()
+    assert listing(operator_client)[0].status_code == 503
+
+
+@pytest.mark.django_db
+def test_the_list_is_served_stale_when_enos_goes_down(operator_client, simulator, settings):
+    settings.FIRMWARE_CACHE_SECONDS = 0
+    listing(operator_client)
+    simulator.stop()
+    response, page = listing(operator_client)
+    assert response.status_code == 200
+    assert "EnOS is unreachable, showing data from" in page
+    assert len(ids_on(response)) == 50
+
+
+@pytest.mark.django_db
+def test_an_org_not_granted_is_404(client, org, outsider, simulator):
+    client.force_login(outsider)
+    assert client.get(LIST_URL).status_code == 404
+    assert simulator.counters["search"] == 0

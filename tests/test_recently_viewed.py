@@ -1,0 +1,57 @@
+"""Each user's recently viewed firmware on the home page."""
+
+import pytest
+from django.urls import reverse
+
+from firmware.models import RecentlyViewed
+
+
+def view(client, firmware_id):
+    url = reverse("firmware_detail", kwargs={"slug": "demo", "firmware_id": firmware_id})
+    assert client.get(url).status_code == 200
+
+
+def recent_ids(client):
+    return [v.firmware_id for v in client.get(reverse("home")).context["recently_viewed"]]
+
+
+@pytest.mark.django_db
+def test_views_are_listed_newest_first_and_deduplicated(operator_client):
+    for firmware_id in ["fw-unverified", "fw-turbine-ctrl-3.2.1", "fw-unverified"]:
+        view(operator_client, firmware_id)
+    assert recent_ids(operator_client) == ["fw-unverified", "fw-turbine-ctrl-3.2.1"]
+    page = operator_client.get(reverse("home")).content.decode()
+    assert 'href="/orgs/demo/firmware/fw-turbine-ctrl-3.2.1/">Turbine controller</a>' in page
+    assert '<span class="muted">3.2.1</span>' in page
+
+
+@pytest.mark.django_db
+def test_only_the_last_20_are_kept(operator_client, simulator):
+    ids = [f"fw-extra-{n:02d}" for n in range(25)]
+    for firmware_id in ids:
+        simulator.add_firmware({"orgId": "o15475466766371", "firmwareId": firmware_id})
+        view(operator_client, firmware_id)
+    assert recent_ids(operator_client) == list(reversed(ids))[:20]
+    assert RecentlyViewed.objects.count() == 20
+
+
+@pytest.mark.django_db
+def test_a_user_sees_only_their_own(client, operator_client, org, outsider):
+    view(operator_client, "fw-unverified")
+    org.granted_users.add(outsider)
+    client.force_login(outsider)
+    assert recent_ids(client) == []
+
+
+@pytest.mark.django_db
+def test_views_of_an_org_no_longer_granted_disappear(operator_client, org, operator):
+    view(operator_client, "fw-unverified")
+    org.granted_users.remove(operator)
+    assert recent_ids(operator_client) == []
+
+
+@pytest.mark.django_db
+def test_failed_pages_are_not_remembered(operator_client):
+    url = reverse("firmware_detail", kwargs={"slug": "demo", "firmware_id": "fw-nowhere"})
+    assert operator_client.get(url).status_code == 404
+    assert recent_ids(operator_client) == []
