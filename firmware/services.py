@@ -1,13 +1,10 @@
 """What views call: org -> EnOS client, short-lived cache, single-flight, stale fallback."""
 
 import hashlib
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
-from weakref import WeakValueDictionary
 
 from django.conf import settings
 from django.core.cache import cache
@@ -15,6 +12,7 @@ from django.utils import timezone
 
 from firmware.enos.client import ClientSettings, EnosClient, OrgCredentials
 from firmware.enos.errors import BadResponse, Unreachable, UpstreamError, UpstreamTimeout
+from firmware.enos.single_flight import run_once
 from firmware.enos.types import FirmwareInfo, Page
 from firmware.models import Org
 
@@ -22,7 +20,6 @@ T = TypeVar("T")
 
 # EnOS failures after which the last good copy is worth showing.
 OUTAGES = (Unreachable, UpstreamTimeout, UpstreamError, BadResponse)
-WAIT_POLL_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -121,22 +118,9 @@ def _remember(key: str, fetched: Fetched) -> None:
     cache.set(f"{key}:last-good", fetched, timeout=settings.FIRMWARE_STALE_SECONDS)
 
 
-_local_locks: WeakValueDictionary[str, threading.Lock] = WeakValueDictionary()
-_local_locks_guard = threading.Lock()
-
-
-def _local_lock(key: str) -> threading.Lock:
-    with _local_locks_guard:
-        lock = _local_locks.get(key)
-        if lock is None:
-            lock = _local_locks[key] = threading.Lock()
-        return lock
-
-
 def _single_flight(key: str, fetch: Callable[[], T], refresh: bool) -> Fetched[T]:
-    """One upstream call per key at a time: in this process by a lock, across processes by a
-    cache lock (shared when the cache is Redis). Waiters take the result of the call they waited
-    for; a refresh only takes a result fetched after it was asked for."""
+    """One upstream call per key at a time, across threads and (with Redis) processes. Waiters
+    take the result of the call they waited for; a refresh only takes one fetched after it asked."""
     asked_at = timezone.now()
 
     def cached_result() -> Fetched[T] | None:
@@ -145,23 +129,15 @@ def _single_flight(key: str, fetch: Callable[[], T], refresh: bool) -> Fetched[T
             return None
         return cached
 
-    with _local_lock(key):
-        cached = cached_result()
-        if cached is not None:
-            return cached
-        lock_key = f"{key}:lock"
-        lock_seconds = settings.ENOS_CONNECT_TIMEOUT + settings.ENOS_READ_TIMEOUT + 1
-        deadline = time.monotonic() + lock_seconds
-        while not cache.add(lock_key, 1, timeout=lock_seconds):
-            cached = cached_result()
-            if cached is not None:
-                return cached
-            if time.monotonic() > deadline:
-                break  # the other process's call outlived every timeout: fetch ourselves
-            time.sleep(WAIT_POLL_SECONDS)
-        try:
-            fetched = Fetched(fetch(), timezone.now())
-            _remember(key, fetched)
-            return fetched
-        finally:
-            cache.delete(lock_key)
+    def fetch_and_remember() -> Fetched[T]:
+        fetched = Fetched(fetch(), timezone.now())
+        _remember(key, fetched)
+        return fetched
+
+    return run_once(
+        cache,
+        key,
+        ready=cached_result,
+        produce=fetch_and_remember,
+        lock_seconds=settings.ENOS_CONNECT_TIMEOUT + settings.ENOS_READ_TIMEOUT + 1,
+    )

@@ -1,6 +1,7 @@
 """The EnOS client over real HTTP against the simulator: auth, tokens, errors, parsing."""
 
 import logging
+import threading
 import time
 from datetime import UTC, datetime
 
@@ -227,3 +228,21 @@ def test_created_time_is_an_aware_utc_datetime(simulator):
     firmware = make_client(simulator.url).get_firmware(TURBINE)
     assert firmware.created_at.utcoffset().total_seconds() == 0
     assert firmware.created_at > datetime(2015, 1, 1, tzinfo=UTC)
+
+
+def test_concurrent_calls_with_a_cold_cache_fetch_one_token(simulator):
+    ids = ["fw-turbine-ctrl-3.2.1", "fw-unverified", "fw-no-name", "fw-xss-tags"] * 3
+    barrier = threading.Barrier(len(ids))
+
+    def call(firmware_id):
+        client = make_client(simulator.url)  # a client per request, as the services make them
+        barrier.wait()
+        client.get_firmware(firmware_id)
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert simulator.counters["token_get"] == 1
+    assert simulator.counters["get"] == len(ids)

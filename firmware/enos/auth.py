@@ -1,7 +1,6 @@
 """EnOS token service and request signing (contract sections 2 and 3)."""
 
 import hashlib
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 import requests
 
 from firmware.enos.errors import EnosError
+from firmware.enos.single_flight import run_once
 
 TOKEN_GET_PATH = "/apim-token-service/v2.0/token/get"  # noqa: S105 - a URL path
 TOKEN_REFRESH_PATH = "/apim-token-service/v2.0/token/refresh"  # noqa: S105 - a URL path
@@ -83,6 +83,7 @@ class TokenProvider:
         access_key: str,
         secret_key: str,
         renew_margin: float,
+        lock_seconds: float = 15,
     ):
         self._cache = cache
         self._cache_key = cache_key
@@ -90,26 +91,41 @@ class TokenProvider:
         self._access_key = access_key
         self._secret_key = secret_key
         self._renew_margin = renew_margin
-        self._lock = threading.Lock()
+        self._lock_seconds = lock_seconds
 
     def token(self) -> str:
         cached = self._cache.get(self._cache_key)
         if cached and cached.usable():
             return cached.value
-        with self._lock:
+
+        def usable() -> str | None:
             cached = self._cache.get(self._cache_key)
-            if cached and cached.usable():
-                return cached.value
+            return cached.value if cached and cached.usable() else None
+
+        def obtain() -> str:
+            cached = self._cache.get(self._cache_key)
             return self._obtain(refresh_from=cached if cached and cached.alive() else None).value
+
+        return self._once(usable, obtain)
 
     def renew(self, rejected: str) -> str:
         """A new token after EnOS rejected `rejected` as expired (code 1203)."""
-        with self._lock:
+
+        def renewed() -> str | None:
             cached = self._cache.get(self._cache_key)
-            if cached and cached.value != rejected and cached.alive():
-                return cached.value  # another thread or process already renewed it
-            self._cache.delete(self._cache_key)
-            return self._obtain(refresh_from=None).value
+            # Another thread or process may have renewed it already.
+            return cached.value if cached and cached.value != rejected and cached.alive() else None
+
+        return self._once(renewed, lambda: self._obtain(refresh_from=None).value)
+
+    def _once(self, ready: Callable[[], str | None], obtain: Callable[[], str]) -> str:
+        return run_once(
+            self._cache,
+            self._cache_key,
+            ready=ready,
+            produce=obtain,
+            lock_seconds=self._lock_seconds,
+        )
 
     def _obtain(self, refresh_from: CachedToken | None, attempt: int = 1) -> CachedToken:
         timestamp = now_millis()
