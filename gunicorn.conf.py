@@ -1,0 +1,31 @@
+"""gunicorn settings for fwportal: `gunicorn -c gunicorn.conf.py fwportal.wsgi`.
+
+Pages wait on EnOS (network I/O), so each worker runs threads: a slow gateway ties up a thread,
+not a process. Every value can be overridden from the environment (GUNICORN_* names below).
+"""
+
+import multiprocessing
+import os
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+worker_class = "gthread"
+workers = _int("GUNICORN_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 9))
+threads = _int("GUNICORN_THREADS", 8)
+# Longer than the EnOS connect + read timeouts (3 + 10 s by default) and a cross-org find.
+timeout = _int("GUNICORN_TIMEOUT", 60)
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+keepalive = _int("GUNICORN_KEEPALIVE", 5)
+# Recycle workers now and then (with jitter, so they do not restart together).
+max_requests = _int("GUNICORN_MAX_REQUESTS", 5000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 500)
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+errorlog = "-"
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+# Trust X-Forwarded-* only from the TLS-terminating proxy in front (see README, Production).
+forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+preload_app = False

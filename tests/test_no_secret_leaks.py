@@ -1,0 +1,103 @@
+"""A full scenario, and every page, admin page, log line and CLI output it produced, searched
+for the orgs' secret keys, the EnOS access tokens and the request signatures."""
+
+import io
+import logging
+import sys
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.urls import reverse
+
+from firmware.enos import auth
+from firmware.enos.simulator import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_ORG_ID, Fault
+from tests.conftest import PASSWORD
+
+TURBINE = "fw-turbine-ctrl-3.2.1"
+WRONG_SECRET = "wrong-secret-5f1d0c"
+
+
+@pytest.fixture
+def signatures(monkeypatch):
+    """Every (access token, signature) pair the client computes, recorded on the way through."""
+    seen = []
+    real = auth.request_signature
+
+    def recording(access_token, query, body, timestamp, secret_key):
+        signature = real(access_token, query, body, timestamp, secret_key)
+        seen.append((access_token, signature))
+        return signature
+
+    monkeypatch.setattr(auth, "request_signature", recording)
+    return seen
+
+
+def cli(monkeypatch, *args, stdin=""):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("orgs", *args, stdout=out, stderr=err)
+    except Exception as exc:  # failing commands are part of the scenario
+        err.write(str(exc))
+    return out.getvalue() + err.getvalue()
+
+
+@pytest.mark.django_db
+def test_no_secret_token_or_signature_appears_anywhere(
+    client, simulator, monkeypatch, caplog, signatures, settings
+):
+    caplog.set_level(logging.DEBUG)
+    settings.ENOS_READ_TIMEOUT = 0.5
+    texts = []
+    common = ["--org-id", DEMO_ORG_ID, "--gateway-url", simulator.url, "--access-key", DEMO_APP_KEY]
+    texts.append(cli(monkeypatch, "add", "demo", "--name", "Demo", *common, stdin=DEMO_APP_SECRET))
+    texts.append(cli(monkeypatch, "add", "bad", "--name", "Bad", *common, stdin=WRONG_SECRET))
+    User.objects.create_user("operator", password=PASSWORD)
+    User.objects.create_superuser("root", password=PASSWORD)
+    for slug in ("demo", "bad"):
+        texts.append(cli(monkeypatch, "grant", slug, "--user", "operator"))
+        texts.append(cli(monkeypatch, "test", slug))
+    texts.append(cli(monkeypatch, "list"))
+
+    client.post(reverse("login"), {"username": "operator", "password": PASSWORD})
+    pages = [
+        reverse("home"),
+        reverse("firmware_list", args=["demo"]) + "?q=turbine",
+        reverse("firmware_detail", args=["demo", TURBINE]),
+        reverse("firmware_detail", args=["bad", TURBINE]),
+        reverse("firmware_detail", args=["demo", "fw-nowhere"]),
+        reverse("find_firmware") + f"?org=&firmware_id={TURBINE}",
+    ]
+    for url in pages:
+        texts.append(client.get(url).content.decode())
+    simulator.expire_tokens()
+    texts.append(client.post(pages[2], follow=True).content.decode())
+    simulator.fault = Fault("error_code", code=50000)
+    texts.append(
+        client.get(reverse("firmware_detail", args=["demo", "fw-unverified"])).content.decode()
+    )
+    simulator.stop()
+    texts.append(client.post(pages[2], follow=True).content.decode())
+
+    client.post(reverse("logout"))
+    client.post(reverse("admin:login"), {"username": "root", "password": PASSWORD})
+    texts.append(client.get(reverse("admin:firmware_org_changelist")).content.decode())
+    texts.append(client.get(reverse("admin:firmware_org_change", args=[1])).content.decode())
+    simulator.start()
+    response = client.post(
+        reverse("admin:firmware_org_changelist"),
+        {"action": "test_connection", "_selected_action": [1, 2]},
+        follow=True,
+    )
+    texts.append(response.content.decode())
+    texts += [record.getMessage() for record in caplog.records]
+    texts += [str(record.args) for record in caplog.records]
+
+    tokens = {token for token, _ in signatures}
+    assert len(tokens) >= 2  # a token, and its renewal after expire_tokens()
+    forbidden = {DEMO_APP_SECRET, WRONG_SECRET} | tokens | {sig for _, sig in signatures}
+    everything = "\n".join(texts)
+    assert "Turbine controller" in everything and "EnOS 1003" in everything  # the scenario ran
+    leaks = sorted(secret for secret in forbidden if secret in everything)
+    assert not leaks, f"{len(leaks)} secrets leaked"
