@@ -13,7 +13,7 @@ class OrgAdminForm(forms.ModelForm):
     """Org form with a write-only secret key: required for a new org; blank keeps the current."""
 
     secret_key = forms.CharField(
-        label=_("secret key"),
+        label=_("Secret key"),
         required=False,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),

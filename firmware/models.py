@@ -44,7 +44,7 @@ class Org(models.Model):
         verbose_name=_("users who may see it"),
     )
     granted_groups = models.ManyToManyField(
-        Group, blank=True, related_name="granted_orgs", verbose_name=_("groups who may see it")
+        Group, blank=True, related_name="granted_orgs", verbose_name=_("groups that may see it")
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)

@@ -67,6 +67,15 @@ TEMPLATES = [
 WSGI_APPLICATION = "fwportal.wsgi.application"
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several gunicorn workers write (sessions, recently viewed): WAL lets readers run beside a
+    # writer, IMMEDIATE transactions and a busy timeout make writers queue instead of failing.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://fwportal")}
 
 AUTH_PASSWORD_VALIDATORS = [
