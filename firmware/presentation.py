@@ -20,9 +20,14 @@ LOCALE_NAMES = {
 
 @dataclass(frozen=True)
 class Translation:
-    locale: str
+    locale: str  # an EnOS locale such as zh_CN, or "default"
     label: str
     value: str
+
+    @property
+    def html_lang(self) -> str:
+        """The BCP 47 tag for a lang attribute (zh-CN), or "" for the default value."""
+        return "" if self.locale == "default" else self.locale.replace("_", "-")
 
 
 @dataclass

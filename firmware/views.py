@@ -49,7 +49,6 @@ def find_firmware(request: HttpRequest) -> HttpResponse:
     context = {
         "firmware_id": firmware_id,
         "outcome": outcome,
-        "language": get_language(),
         "find_form": form,
     }
     return render(request, "firmware/find_results.html", context)

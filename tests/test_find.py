@@ -51,6 +51,15 @@ def test_several_orgs_have_it_lists_the_matches(operator_client, solar, simulato
     assert f'href="/orgs/demo/firmware/{TURBINE}/">Demo</a>' in page
     assert f'href="/orgs/solar/firmware/{TURBINE}/">Solar Park</a>' in page
     assert "version 3.3.0" in page and "version 3.2.1" in page
+    assert "Turbine controller" in page
+    zh = html.unescape(
+        operator_client.get(
+            reverse("find_firmware"),
+            {"org": "", "firmware_id": TURBINE},
+            HTTP_ACCEPT_LANGUAGE="zh-hans",
+        ).content.decode()
+    )
+    assert "风机控制器" in zh
     assert simulator.counters["get"] == 2
 
 

@@ -30,8 +30,8 @@ def test_detail_page_shows_everything_firmware_info_holds(operator_client, simul
     page = text_of(response)
     for expected in [
         '<h1 id="firmware-name">Turbine controller</h1>',
-        "风机控制器",
-        "風車コントローラ",
+        '<span lang="zh-CN">风机控制器</span>',
+        '<span lang="ja-JP">風車コントローラ</span>',
         "Controlador de turbina",
         "version 3.2.1",
         "Main controller firmware",

@@ -1,5 +1,9 @@
 from django import template
 from django.utils.formats import number_format
+from django.utils.translation import get_language
+
+from firmware.enos.types import FirmwareInfo
+from firmware.presentation import display_name
 
 register = template.Library()
 
@@ -25,3 +29,9 @@ def binary_size(size: int | None) -> str:
 def grouped(number: int | None) -> str:
     """An exact count with the active language's thousands separator: 52428800 -> "52,428,800"."""
     return "" if number is None else number_format(number, force_grouping=True)
+
+
+@register.filter
+def firmware_name(firmware: FirmwareInfo) -> str:
+    """The firmware's name in the active language (or any name, or its id)."""
+    return display_name(firmware, get_language()) or firmware.firmware_id
