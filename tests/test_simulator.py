@@ -595,7 +595,9 @@ def test_fault_kinds_are_known() -> None:
         "drop",
         "data_null",
         "wrong_shape",
+        "mixed",
     }
+    assert set(Fault.MIXED_KINDS) == {"http500", "error_code", "malformed_json", "slow", "drop"}
     with pytest.raises(ValueError, match="unknown fault kind"):
         Fault("teapot")
 
@@ -669,6 +671,145 @@ def test_latency_is_added_to_business_calls(sim: Simulator, token: str) -> None:
     assert time.monotonic() - started >= 0.2
 
 
+def test_latency_jitter_adds_a_random_share_to_each_call(sim: Simulator, token: str) -> None:
+    sim.latency, sim.latency_jitter = 0.02, 0.08
+    durations = []
+    for _ in range(8):
+        started = time.monotonic()
+        assert get_firmware(sim, token, TURBINE).json()["code"] == 0
+        durations.append(time.monotonic() - started)
+    assert min(durations) >= 0.02
+    assert max(durations) < 0.02 + 0.08 + 0.25  # the jitter is bounded (plus scheduling slack)
+    assert max(durations) - min(durations) > 0.005  # not one fixed delay
+
+
+def _outcome(sim: Simulator, token: str, delay: float) -> str:
+    """Which failure a struck Get Firmware call showed, judged from the outside."""
+    started = time.monotonic()
+    try:
+        resp = get_firmware(sim, token, TURBINE)
+    except ConnectionError:
+        return "drop"
+    elapsed = time.monotonic() - started
+    if resp.status >= 500 and resp.headers["Content-Type"].startswith("text/html"):
+        return "http500"
+    try:
+        reply = resp.json()
+    except ValueError:
+        return "malformed_json"
+    if reply["code"] == 500:
+        return "error_code"
+    assert reply["code"] == 0 and elapsed >= delay, (reply, elapsed)
+    return "slow"
+
+
+def test_mixed_fault_picks_each_kind_reproducibly_from_its_seed(sim: Simulator, token: str) -> None:
+    def outcomes(seed: int) -> list[str]:
+        sim.reset_counters()
+        sim.fault = Fault("mixed", delay=0.02, seed=seed)
+        return [_outcome(sim, token, 0.02) for _ in range(30)]
+
+    first = outcomes(11)
+    counters = sim.counters
+    assert set(first) == set(Fault.MIXED_KINDS)
+    # Slow and malformed answers are real answers (cut in half or late); the others replace them.
+    assert counters["faults"] == 30
+    assert counters["get"] == first.count("slow") + first.count("malformed_json")
+    assert outcomes(11) == first
+    assert outcomes(12) != first
+
+
+# ---- control plane (for a simulator in another process) -------------------------------------
+
+
+def control(sim: Simulator, method: str, path: str, payload: Any = None) -> Resp:
+    body = None if payload is None else json.dumps(payload).encode()
+    headers = {} if body is None else {"Content-Type": "application/json"}
+    return send(sim, method, "/_simulator/" + path, body, headers)
+
+
+def test_control_counters_and_reset_are_not_counted_as_calls(sim: Simulator, token: str) -> None:
+    assert get_firmware(sim, token, TURBINE).json()["code"] == 0
+    counters = control(sim, "GET", "counters")
+    assert counters.status == 200 and counters.headers["Content-Type"].startswith("application/")
+    seen = counters.json()
+    assert (seen["token_get"], seen["business"], seen["get"]) == (1, 1, 1)
+    assert seen == {**sim.counters, "connections": seen["connections"]}
+    assert sim.counters["connections"] == 3  # token, get, this control call: one connection each
+    reset = control(sim, "POST", "reset")
+    assert reset.status == 200 and set(reset.json().values()) == {0}
+    after = control(sim, "GET", "counters").json()
+    assert after == {**dict.fromkeys(seen, 0), "connections": 1}  # only the control connection
+
+
+def test_control_config_applies_the_keys_given(sim: Simulator, token: str) -> None:
+    fault = {"kind": "error_code", "rate": 1, "delay": 0, "code": 24500, "seed": 5}
+    reply = control(sim, "POST", "config", {"latency": 0.01, "fault": fault})
+    assert reply.status == 200
+    assert reply.json() == {
+        "latency": 0.01,
+        "latency_jitter": 0.0,
+        "token_lifetime": 7200,
+        "fault": {**fault, "rate": 1.0, "delay": 0.0},
+    }
+    assert sim.latency == 0.01 and sim.fault is not None and sim.fault.kind == "error_code"
+    assert get_firmware(sim, token, TURBINE).json()["code"] == 24500
+    reply = control(sim, "POST", "config", {"latency_jitter": 0.02, "token_lifetime": 60})
+    assert reply.json()["fault"]["kind"] == "error_code"  # keys not given stay as they were
+    assert (sim.latency, sim.latency_jitter, sim.token_lifetime) == (0.01, 0.02, 60)
+    assert control(sim, "POST", "config", {"fault": None}).json()["fault"] is None
+    assert get_firmware(sim, token, TURBINE).json()["code"] == 0
+    assert post_token(sim, token_body())["data"]["accessToken"] == token  # still valid
+    assert control(sim, "POST", "config", {}).json()["latency_jitter"] == 0.02
+
+
+def test_control_mixed_fault_by_config(sim: Simulator, token: str) -> None:
+    control(sim, "POST", "config", {"fault": {"kind": "mixed", "delay": 0.02, "seed": 11}})
+    over_http = [_outcome(sim, token, 0.02) for _ in range(30)]
+    sim.fault = Fault("mixed", delay=0.02, seed=11)
+    assert [_outcome(sim, token, 0.02) for _ in range(30)] == over_http
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        [],
+        {"latency": "fast"},
+        {"latency": -1},
+        {"latency_jitter": True},
+        {"token_lifetime": 0},
+        {"colour": "red"},
+        {"fault": "drop"},
+        {"fault": {"kind": "teapot"}},
+        {"fault": {"rate": 0.5}},
+        {"fault": {"kind": "drop", "rate": 2}},
+        {"fault": {"kind": "slow", "delay": -0.1}},
+        {"fault": {"kind": "error_code", "code": "500"}},
+        {"fault": {"kind": "drop", "seed": 1.5}},
+        {"fault": {"kind": "drop", "extra": 1}},
+        {"latency": 0.5, "fault": {"kind": "teapot"}},
+    ],
+)
+def test_control_config_rejects_bad_input_and_changes_nothing(sim: Simulator, payload: Any) -> None:
+    reply = control(sim, "POST", "config", payload)
+    assert reply.status == 400 and reply.json()["error"]
+    assert (sim.latency, sim.latency_jitter, sim.token_lifetime, sim.fault) == (0, 0, 7200, None)
+
+
+def test_control_config_rejects_a_body_that_is_not_json(sim: Simulator) -> None:
+    resp = send(sim, "POST", "/_simulator/config", b"{oops", {"Content-Type": "text/plain"})
+    assert resp.status == 400 and resp.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("POST", "counters", 405), ("GET", "reset", 405), ("GET", "config", 405), ("GET", "x", 404)],
+)
+def test_control_wrong_method_or_path(sim: Simulator, method: str, path: str, status: int) -> None:
+    assert control(sim, method, path).status == status
+    assert sim.counters["business"] == 0
+
+
 # ---- server lifecycle -----------------------------------------------------------------------
 
 
@@ -736,9 +877,36 @@ def test_command_line_serves_until_signalled(signum: int) -> None:
         )
         with urllib.request.urlopen(request, timeout=5) as answer:
             assert json.load(answer)["status"] == 0
+        with urllib.request.urlopen(line.rsplit(" ", 1)[1] + "/_simulator/counters") as answer:
+            assert json.load(answer)["token_get"] == 1
         proc.send_signal(signum)
         assert proc.wait(timeout=5) == 0
         assert proc.stderr is not None and proc.stderr.read() == ""
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_command_line_latency_jitter_and_mixed_fault_show_in_the_control_plane() -> None:
+    root = Path(__file__).resolve().parents[1]
+    command = [
+        *(sys.executable, "-m", "firmware.enos.simulator", "--port", "0"),
+        *("--latency-ms", "20", "--latency-jitter-ms", "30"),
+        *("--fault", "mixed", "--fault-rate", "0.1", "--fault-seed", "3", "--fault-delay", "2"),
+    ]
+    proc = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip().rsplit(" ", 1)[1]
+        request = urllib.request.Request(url + "/_simulator/config", b"{}", method="POST")
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            config = json.load(answer)
+        assert config == {
+            "latency": 0.02,
+            "latency_jitter": 0.03,
+            "token_lifetime": 7200,
+            "fault": {"kind": "mixed", "rate": 0.1, "delay": 2.0, "code": None, "seed": 3},
+        }
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)

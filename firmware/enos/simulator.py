@@ -28,6 +28,16 @@ Counters: ``token_get``/``token_refresh`` count every request to those endpoints
 counts business requests that passed token and signature checks; ``get``/``search`` count the
 requests those actions served (not the ones a fault replaced); ``connections`` counts accepted
 TCP connections.
+
+Control plane, for a simulator in another process (benchmarks, load tests). It needs no EnOS
+auth and is not counted as token or business calls (its TCP connections are counted)::
+
+    GET  /_simulator/counters   -> the counters as JSON
+    POST /_simulator/reset      -> zeroes the counters, answers them
+    POST /_simulator/config     {"latency": s, "latency_jitter": s, "token_lifetime": s,
+                                 "fault": null | {"kind": k, "rate": r, "delay": s, "code": n,
+                                                  "seed": n}}
+                                -> applies the keys given, answers the whole configuration
 """
 
 from __future__ import annotations
@@ -77,6 +87,10 @@ DEMO_ORG_ID_2 = "o16000000000002"
 AUTH_GET_PATH = "/apim-token-service/v2.0/token/get"
 AUTH_REFRESH_PATH = "/apim-token-service/v2.0/token/refresh"
 FIRMWARE_PATH = "/connect-service/v2.1/ota-firmwares"
+CONTROL_PREFIX = "/_simulator/"
+CONTROL_COUNTERS_PATH = CONTROL_PREFIX + "counters"
+CONTROL_RESET_PATH = CONTROL_PREFIX + "reset"
+CONTROL_CONFIG_PATH = CONTROL_PREFIX + "config"
 
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 200
@@ -124,6 +138,15 @@ class Fault:
         "drop",
         "data_null",
         "wrong_shape",
+        "mixed",
+    )
+    # What a "mixed" fault picks from at each strike: the failures a real gateway shows most.
+    MIXED_KINDS: ClassVar[tuple[str, ...]] = (
+        "http500",
+        "error_code",
+        "malformed_json",
+        "slow",
+        "drop",
     )
 
     kind: str
@@ -141,8 +164,41 @@ class Fault:
             raise ValueError(f"fault rate must be within [0, 1], got {self.rate}")
         self._rng = random.Random(self.seed)  # noqa: S311 - reproducible chaos, not crypto
 
+    @classmethod
+    def from_dict(cls, spec: Mapping[str, Any]) -> Fault:
+        """A fault from its JSON form: ``kind`` plus optional ``rate``, ``delay``, ``code``,
+        ``seed``; ValueError on anything else."""
+        unknown = set(spec) - {"kind", "rate", "delay", "code", "seed"}
+        if unknown:
+            raise ValueError(f"unknown fault keys: {', '.join(sorted(unknown))}")
+        kind = spec.get("kind")
+        if not isinstance(kind, str):
+            raise ValueError("fault kind must be a string")
+        rate = _number(spec, "rate", 1.0)
+        delay = _number(spec, "delay", 0.0)
+        if delay < 0:
+            raise ValueError("fault delay must not be negative")
+        code, seed = spec.get("code"), spec.get("seed")
+        for name, value in (("code", code), ("seed", seed)):
+            if value is not None and not _is_int(value):
+                raise ValueError(f"fault {name} must be an integer or null")
+        return cls(kind, rate=rate, delay=delay, code=code, seed=seed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "rate": self.rate,
+            "delay": self.delay,
+            "code": self.code,
+            "seed": self.seed,
+        }
+
     def _strikes(self) -> bool:
         return self._rng.random() < self.rate
+
+    def _pick_kind(self) -> str:
+        """The failure of one strike: the fault's own kind, or a random one when "mixed"."""
+        return self._rng.choice(self.MIXED_KINDS) if self.kind == "mixed" else self.kind
 
     def _next_http_status(self) -> int:
         status = _HTTP_ERROR_STATUSES[self._http_turn % len(_HTTP_ERROR_STATUSES)]
@@ -205,6 +261,13 @@ def _signature(
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(spec: Mapping[str, Any], name: str, default: float) -> float:
+    value = spec.get(name, default)
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number")
+    return float(value)
 
 
 # ---- search expression: a tokenizer and a recursive-descent parser --------------------------
@@ -370,6 +433,7 @@ class Simulator:
         fixtures: str | Path | None = DEFAULT_FIXTURES,
         token_lifetime: float = 7200,
         latency: float = 0.0,
+        latency_jitter: float = 0.0,
     ) -> None:
         self.host = host
         self._port = port
@@ -382,6 +446,8 @@ class Simulator:
         self._counters = dict.fromkeys(COUNTER_NAMES, 0)
         self._token_lifetime = token_lifetime
         self._latency = latency
+        self._latency_jitter = latency_jitter
+        self._jitter_rng = random.Random()  # noqa: S311 - simulated network delay, not crypto
         self._fault: Fault | None = None
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -444,6 +510,52 @@ class Simulator:
     def latency(self, seconds: float) -> None:
         with self._lock:
             self._latency = seconds
+
+    @property
+    def latency_jitter(self) -> float:
+        """Each business call sleeps ``latency + uniform(0, latency_jitter)`` seconds."""
+        with self._lock:
+            return self._latency_jitter
+
+    @latency_jitter.setter
+    def latency_jitter(self, seconds: float) -> None:
+        with self._lock:
+            self._latency_jitter = seconds
+
+    def configure(self, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Apply a control-plane configuration (every key optional; all or nothing) and
+        return the whole configuration; ValueError when a key or value is not understood."""
+        unknown = set(changes) - {"latency", "latency_jitter", "token_lifetime", "fault"}
+        if unknown:
+            raise ValueError(f"unknown configuration keys: {', '.join(sorted(unknown))}")
+        seconds = {}
+        for name in ("latency", "latency_jitter", "token_lifetime"):
+            if name in changes:
+                seconds[name] = _number(changes, name, 0.0)
+                if seconds[name] < 0:
+                    raise ValueError(f"{name} must not be negative")
+        if "token_lifetime" in seconds and seconds["token_lifetime"] <= 0:
+            raise ValueError("token_lifetime must be positive")
+        fault_spec = changes.get("fault")
+        if fault_spec is not None and not isinstance(fault_spec, Mapping):
+            raise ValueError("fault must be an object or null")
+        fault = Fault.from_dict(fault_spec) if fault_spec is not None else None
+        with self._lock:
+            self._latency = seconds.get("latency", self._latency)
+            self._latency_jitter = seconds.get("latency_jitter", self._latency_jitter)
+            self._token_lifetime = seconds.get("token_lifetime", self._token_lifetime)
+            if "fault" in changes:
+                self._fault = fault
+            return self._configuration()
+
+    def _configuration(self) -> dict[str, Any]:
+        """Under the lock: the settings the control plane can change."""
+        return {
+            "latency": self._latency,
+            "latency_jitter": self._latency_jitter,
+            "token_lifetime": self._token_lifetime,
+            "fault": None if self._fault is None else self._fault.to_dict(),
+        }
 
     def expire_tokens(self) -> None:
         """Make every token issued so far expired now."""
@@ -533,7 +645,36 @@ class Simulator:
             return self._token_request(body, refresh=True)
         if path == FIRMWARE_PATH:
             return self._business(method, query, headers, body)
+        if path.startswith(CONTROL_PREFIX):
+            return self._control(method, path, body)
         return _json_reply(404, {"code": 404, "msg": "not found"})
+
+    def _control(self, method: str, path: str, body: bytes) -> _Reply:
+        """The control plane: counters, reset and configuration, for out-of-process users."""
+        methods = {
+            CONTROL_COUNTERS_PATH: "GET",
+            CONTROL_RESET_PATH: "POST",
+            CONTROL_CONFIG_PATH: "POST",
+        }
+        if path not in methods:
+            return _json_reply(404, {"error": f"no control endpoint {path}"})
+        if method != methods[path]:
+            return _json_reply(405, {"error": f"{path} takes {methods[path]}"})
+        if path == CONTROL_COUNTERS_PATH:
+            return _json_reply(200, self.counters)
+        if path == CONTROL_RESET_PATH:
+            self.reset_counters()
+            return _json_reply(200, self.counters)
+        try:
+            changes = json.loads(body) if body.strip() else {}
+        except ValueError:
+            return _json_reply(400, {"error": "the body must be JSON"})
+        if not isinstance(changes, dict):
+            return _json_reply(400, {"error": "the body must be a JSON object"})
+        try:
+            return _json_reply(200, self.configure(changes))
+        except ValueError as exc:
+            return _json_reply(400, {"error": str(exc)})
 
     def _token_request(self, body: bytes, *, refresh: bool) -> _Reply:
         names = ("appKey", "timestamp", "encryption") + (("accessToken",) if refresh else ())
@@ -584,7 +725,10 @@ class Simulator:
         return token
 
     def _business(self, method: str, query: str, headers: Message, body: bytes) -> _Reply:
-        latency = self.latency
+        with self._lock:
+            latency = self._latency
+            if self._latency_jitter > 0:
+                latency += self._jitter_rng.uniform(0, self._latency_jitter)
         if latency > 0:
             time.sleep(latency)
         token_value = headers.get("apim-accesstoken")
@@ -610,24 +754,26 @@ class Simulator:
             return self._firmware_action(method, params, app, body)
         return self._faulty_reply(*strike, method, params, app, body)
 
-    def _strike_fault(self) -> tuple[Fault, int] | None:
-        """Under the lock: the fault (and HTTP status) hitting this request, if any."""
+    def _strike_fault(self) -> tuple[Fault, str, int] | None:
+        """Under the lock: the fault, its kind (a pick when mixed) and HTTP status hitting this
+        request, if any."""
         fault = self._fault
         if fault is None or not fault._strikes():
             return None
         self._counters["faults"] += 1
-        return fault, (fault._next_http_status() if fault.kind == "http500" else 200)
+        kind = fault._pick_kind()
+        return fault, kind, (fault._next_http_status() if kind == "http500" else 200)
 
     def _faulty_reply(
         self,
         fault: Fault,
+        kind: str,
         http_status: int,
         method: str,
         params: Sequence[tuple[str, str]],
         app: _App,
         body: bytes,
     ) -> _Reply:
-        kind = fault.kind
         if kind == "drop":
             return _Reply(0, drop=True)
         if kind == "http500":
@@ -796,6 +942,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--latency-ms", type=float, default=0.0, help="added latency per business call"
     )
     parser.add_argument(
+        "--latency-jitter-ms",
+        type=float,
+        default=0.0,
+        help="random extra latency per business call, uniform in 0..this",
+    )
+    parser.add_argument(
         "--fault", choices=Fault.KINDS, help="inject this fault into business calls"
     )
     parser.add_argument("--fault-rate", type=float, default=1.0, help="fault probability, 0..1")
@@ -821,6 +973,7 @@ def run(options: argparse.Namespace | Mapping[str, Any]) -> int:
         fixtures=opts["fixtures"],
         token_lifetime=opts["token_lifetime"],
         latency=opts["latency_ms"] / 1000,
+        latency_jitter=opts.get("latency_jitter_ms", 0.0) / 1000,
     )
     if opts.get("fault"):
         sim.fault = Fault(
