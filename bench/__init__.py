@@ -1,0 +1,1 @@
+"""fwportal's benchmark: `python bench/run.py [--quick]` (see bench/RESULTS.md)."""
