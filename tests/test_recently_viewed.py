@@ -55,3 +55,14 @@ def test_failed_pages_are_not_remembered(operator_client):
     url = reverse("firmware_detail", kwargs={"slug": "demo", "firmware_id": "fw-nowhere"})
     assert operator_client.get(url).status_code == 404
     assert recent_ids(operator_client) == []
+
+
+@pytest.mark.django_db
+def test_reloading_the_newest_entry_writes_nothing_but_order_stays_right(operator_client):
+    view(operator_client, "fw-unverified")
+    before = RecentlyViewed.objects.get().viewed_at
+    view(operator_client, "fw-unverified")
+    assert RecentlyViewed.objects.get().viewed_at == before
+    view(operator_client, "fw-turbine-ctrl-3.2.1")
+    view(operator_client, "fw-unverified")
+    assert recent_ids(operator_client) == ["fw-unverified", "fw-turbine-ctrl-3.2.1"]
