@@ -1,5 +1,7 @@
 """What a firmware page shows, derived once from a FirmwareInfo, so templates only format."""
 
+import dataclasses
+import hashlib
 import math
 from dataclasses import dataclass
 from functools import cached_property
@@ -46,6 +48,13 @@ class FirmwarePage:
     @property
     def title(self) -> str:
         return self.name or self.firmware.firmware_id
+
+    @property
+    def fragment_key(self) -> str:
+        """Names what EnOS said of this firmware (not which call said it), so the panels that
+        show it are rendered once per content and language, however often it is fetched."""
+        content = repr(dataclasses.replace(self.firmware, request_id=None))
+        return hashlib.sha256(content.encode()).hexdigest()
 
     @cached_property
     def other_names(self) -> list[Translation]:
