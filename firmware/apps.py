@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class FirmwareConfig(AppConfig):
     name = "firmware"
     verbose_name = _("Firmware")
+
+    def ready(self) -> None:
+        from firmware import signals
+
+        signals.connect()

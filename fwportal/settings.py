@@ -176,6 +176,9 @@ ENOS_TOKEN_RENEW_MARGIN = env.int("ENOS_TOKEN_RENEW_MARGIN", default=300)
 # for when EnOS is down.
 FIRMWARE_CACHE_SECONDS = env.int("FIRMWARE_CACHE_SECONDS", default=5)
 FIRMWARE_STALE_SECONDS = env.int("FIRMWARE_STALE_SECONDS", default=24 * 3600)
+# Access answers are cached until orgs, grants or users change; this bounds how long another
+# process's local-memory cache may keep an old answer (with Redis every process sees a change).
+ACCESS_CACHE_SECONDS = env.int("ACCESS_CACHE_SECONDS", default=10)
 # Finding a firmware id in every org: how many orgs are asked at once, and how long each may take.
 FIND_MAX_WORKERS = env.int("FIND_MAX_WORKERS", default=8)
 FIND_ORG_TIMEOUT = env.float("FIND_ORG_TIMEOUT", default=ENOS_CONNECT_TIMEOUT + ENOS_READ_TIMEOUT)

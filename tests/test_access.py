@@ -72,3 +72,42 @@ def test_user_logs_in_with_username_and_password(client, granted, org):
     assert response.status_code == 200
     assert response.wsgi_request.user.is_authenticated
     assert org.name in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_revoking_a_grant_takes_effect_at_once(operator_client, org, operator):
+    assert operator_client.get(org.get_absolute_url()).status_code == 200
+    org.granted_users.remove(operator)
+    assert operator_client.get(org.get_absolute_url()).status_code == 404
+
+
+@pytest.mark.django_db
+def test_leaving_a_group_takes_effect_at_once(client, org, outsider, group):
+    outsider.groups.add(group)
+    org.granted_groups.add(group)
+    client.force_login(outsider)
+    assert client.get(org.get_absolute_url()).status_code == 200
+    outsider.groups.remove(group)
+    assert client.get(org.get_absolute_url()).status_code == 404
+    outsider.groups.add(group)
+    group.delete()
+    assert client.get(org.get_absolute_url()).status_code == 404
+
+
+@pytest.mark.django_db
+def test_superuser_demoted_loses_access_at_once(client, org, django_user_model):
+    admin = django_user_model.objects.create_superuser("root", password=PASSWORD)
+    client.force_login(admin)
+    assert client.get(org.get_absolute_url()).status_code == 200
+    admin.is_superuser = False
+    admin.save()
+    assert client.get(org.get_absolute_url()).status_code == 404
+
+
+@pytest.mark.django_db
+def test_edited_org_credentials_are_used_at_once(operator_client, org):
+    url = "/orgs/demo/firmware/fw-turbine-ctrl-3.2.1/"
+    assert "version 3.2.1" in operator_client.get(url).content.decode()
+    org.org_id = "o16000000000002"
+    org.save()
+    assert "version 3.3.0" in operator_client.get(url).content.decode()

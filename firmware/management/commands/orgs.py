@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from firmware import services
+from firmware.access import forget_access_answers
 from firmware.admin import describe_failure
 from firmware.credentials import UndecryptableSecret, reencrypt
 from firmware.enos.errors import EnosError
@@ -172,6 +173,7 @@ class Command(BaseCommand):
                     "nothing was changed"
                 ) from None
         Org.objects.bulk_update(orgs, ["secret_key_encrypted"])
+        forget_access_answers()  # bulk_update sends no signals; cached orgs hold the old text
         self.stdout.write(f"Re-encrypted the secret keys of {len(orgs)} orgs with the newest key")
 
     @staticmethod
