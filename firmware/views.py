@@ -12,12 +12,15 @@ from firmware.enos.errors import EnosError
 from firmware.errors import enos_error_response
 from firmware.find import find_in_orgs
 from firmware.forms import FIRMWARE_ID_PATTERN, FindFirmwareForm, FirmwareFilterForm
+from firmware.models import Org
 from firmware.presentation import FirmwareListPage, FirmwarePage
 
 DEFAULT_PAGE_SIZE = 50
 
 
-def _home(request: HttpRequest, orgs: list, find_form: FindFirmwareForm, status: int = 200):
+def _home(
+    request: HttpRequest, orgs: list[Org], find_form: FindFirmwareForm, status: int = 200
+) -> HttpResponse:
     context = {
         "orgs": orgs,
         "find_form": find_form,

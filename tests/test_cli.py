@@ -202,3 +202,12 @@ def test_end_to_end_add_grant_login_and_the_database_file_holds_no_plaintext(tmp
     assert home.returncode == 0, home.stderr
     assert "Acme Wind" in home.stdout
     assert secret.encode() not in database.read_bytes()
+
+
+@pytest.mark.django_db
+def test_test_asks_enos_every_time_even_with_a_cached_token(monkeypatch, simulator):
+    orgs(*add_args(url=simulator.url), stdin=DEMO_APP_SECRET + "\n", monkeypatch=monkeypatch)
+    orgs("test", "acme", monkeypatch=monkeypatch)
+    simulator.stop()
+    with pytest.raises(CommandError, match="could not be reached"):
+        orgs("test", "acme", monkeypatch=monkeypatch)

@@ -118,6 +118,10 @@ class TokenProvider:
 
         return self._once(renewed, lambda: self._obtain(refresh_from=None).value)
 
+    def fetch_now(self) -> str:
+        """A token straight from the token service, whatever is cached (a connection test)."""
+        return self._obtain(refresh_from=None).value
+
     def _once(self, ready: Callable[[], str | None], obtain: Callable[[], str]) -> str:
         return run_once(
             self._cache,

@@ -124,7 +124,7 @@ class EnosClient:
 
     def check_credentials(self) -> None:
         """Ask the token service for a token now; raises CredentialsRejected etc. on failure."""
-        self._tokens.renew(rejected="")
+        self._tokens.fetch_now()
 
     def get_firmware(self, firmware_id: str) -> FirmwareInfo:
         params = {"action": "get", "orgId": self.credentials.org_id, "firmwareId": firmware_id}
