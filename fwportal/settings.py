@@ -67,6 +67,9 @@ TEMPLATES = [
 WSGI_APPLICATION = "fwportal.wsgi.application"
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# Keep each worker thread's connection open between requests (opening one costs a page ~1 ms).
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several gunicorn workers write (sessions, recently viewed): WAL lets readers run beside a
     # writer, IMMEDIATE transactions and a busy timeout make writers queue instead of failing.
