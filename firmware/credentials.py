@@ -1,5 +1,7 @@
 """Encryption at rest of the orgs' EnOS secret keys (Fernet, rotatable via CREDENTIALS_KEYS)."""
 
+import functools
+
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -10,7 +12,12 @@ class UndecryptableSecret(Exception):
 
 
 def _fernet() -> MultiFernet:
-    keys = [key.strip() for key in settings.CREDENTIALS_KEYS if key.strip()]
+    return _fernet_for(tuple(key.strip() for key in settings.CREDENTIALS_KEYS if key.strip()))
+
+
+@functools.cache
+def _fernet_for(keys: tuple[str, ...]) -> MultiFernet:
+    """Built once per set of keys: every page that calls EnOS decrypts an org's secret."""
     if not keys:
         raise ImproperlyConfigured("CREDENTIALS_KEYS must hold at least one Fernet key.")
     try:

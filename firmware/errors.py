@@ -28,7 +28,13 @@ FAILURES: dict[type[Exception], tuple[str, int]] = {
     BadResponse: ("bad_response", 502),
     UpstreamTimeout: ("timeout", 504),
     Unreachable: ("unreachable", 503),
+    EnosError: ("upstream", 502),  # last: any other EnOS failure
 }
+
+
+def failure_of(exc: Exception) -> tuple[str, int]:
+    """The (kind, HTTP status) of a failure, found by class so subclasses are covered too."""
+    return next(failure for cls, failure in FAILURES.items() if isinstance(exc, cls))
 
 
 def enos_error_response(
@@ -38,7 +44,7 @@ def enos_error_response(
     *,
     firmware_id: str | None = None,
 ) -> HttpResponse:
-    kind, status = FAILURES[type(exc)]
+    kind, status = failure_of(exc)
     if isinstance(exc, UndecryptableSecret):
         logger.error("org=%s secret key cannot be decrypted with CREDENTIALS_KEYS", org.slug)
     context = {

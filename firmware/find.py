@@ -10,7 +10,7 @@ from firmware import services
 from firmware.credentials import UndecryptableSecret
 from firmware.enos.errors import EnosError, NotFound
 from firmware.enos.types import FirmwareInfo
-from firmware.errors import FAILURES
+from firmware.errors import failure_of
 from firmware.models import Org
 
 
@@ -22,7 +22,7 @@ class Match:
 
 @dataclass(frozen=True)
 class Unasked:
-    """An org that could not answer, and why (a FAILURES kind, or "timeout")."""
+    """An org that could not answer, and why (a kind of firmware.errors.FAILURES, or "timeout")."""
 
     org: Org
     kind: str
@@ -57,7 +57,7 @@ def find_in_orgs(orgs: list[Org], firmware_id: str) -> FindOutcome:
         except NotFound:
             continue
         except (EnosError, UndecryptableSecret) as exc:
-            outcome.unasked.append(Unasked(org, FAILURES[type(exc)][0], getattr(exc, "code", None)))
+            outcome.unasked.append(Unasked(org, failure_of(exc)[0], getattr(exc, "code", None)))
     outcome.unasked += [Unasked(futures[future], "timeout") for future in not_done]
     outcome.matches.sort(key=lambda match: match.org.name)
     outcome.unasked.sort(key=lambda unasked: unasked.org.name)

@@ -276,3 +276,14 @@ def test_static_files_get_hashed_names_when_collected(operator_client, settings,
     assert (tmp_path / stylesheet.group(1)).is_file()
     assert (tmp_path / (stylesheet.group(1) + ".gz")).is_file()
     assert re.search(r'src="/static/vendor/spark-md5/spark-md5\.min\.[0-9a-f]{12}\.js"', page)
+
+
+def test_every_enos_failure_has_a_page_kind_and_status_subclasses_included():
+    from firmware.enos.errors import EnosError, NotFound
+    from firmware.errors import failure_of
+
+    class Gone(NotFound):
+        pass
+
+    assert failure_of(Gone("x")) == ("not_found", 404)
+    assert failure_of(EnosError("x")) == ("upstream", 502)

@@ -40,9 +40,14 @@ def test_file_size_as_number_or_string_and_garbage():
 
 def test_unknown_fields_are_ignored_and_tags_kept_as_text():
     firmware = FirmwareInfo.from_api(
-        {"firmwareId": "f", "futureField": {"x": 1}, "firmwareTags": {"n": 1}, "createTime": "x"}
+        {
+            "firmwareId": "f",
+            "futureField": {"x": 1},
+            "firmwareTags": {"n": 1, "empty": None},
+            "createTime": "x",
+        }
     )
-    assert firmware.tags == {"n": "1"}
+    assert firmware.tags == {"n": "1", "empty": ""}
     assert firmware.created_at is None
 
 

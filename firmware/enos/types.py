@@ -139,7 +139,9 @@ class FirmwareInfo:
             enable_verification=_optional_bool(data.get("enableVerification")),
             is_verified=_optional_bool(data.get("isVerified")),
             created_at=_datetime_from_millis(data.get("createTime")),
-            tags={str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {},
+            tags={str(k): "" if v is None else str(v) for k, v in tags.items()}
+            if isinstance(tags, dict)
+            else {},
             max_allowed_for_verification=_optional_int(data.get("maxAllowedForVerification")),
             min_success_for_verified=_optional_int(data.get("minSuccessForVerified")),
             request_id=request_id,
