@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from django.http import QueryDict
+from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
 from firmware.enos.types import FirmwareInfo, Page
@@ -49,12 +50,20 @@ class FirmwarePage:
     def title(self) -> str:
         return self.name or self.firmware.firmware_id
 
-    @property
+    @cached_property
     def fragment_key(self) -> str:
         """Names what EnOS said of this firmware (not which call said it), so the panels that
         show it are rendered once per content and language, however often it is fetched."""
         content = repr(dataclasses.replace(self.firmware, request_id=None))
         return hashlib.sha256(content.encode()).hexdigest()
+
+    @property
+    def fetch_key(self) -> tuple[object, ...]:
+        """What the provenance and the stale banner show: which call fetched the answer, when,
+        and how long ago that is."""
+        fetched = self.fetched
+        age = timesince(fetched.fetched_at)
+        return (self.firmware.request_id, fetched.fetched_at, fetched.stale, age)
 
     @cached_property
     def other_names(self) -> list[Translation]:

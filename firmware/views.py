@@ -13,9 +13,15 @@ from firmware.errors import enos_error_response
 from firmware.find import find_in_orgs
 from firmware.forms import FIRMWARE_ID_PATTERN, FindFirmwareForm, FirmwareFilterForm
 from firmware.models import Org
+from firmware.page_cache import Parts, render_page
 from firmware.presentation import FirmwareListPage, FirmwarePage
 
 DEFAULT_PAGE_SIZE = 50
+# What a firmware page shows of the fetch itself, rendered apart from the cached rest of the page.
+DETAIL_PARTS = {
+    "stale_banner": "firmware/_stale_banner.html",
+    "provenance": "firmware/_provenance.html",
+}
 
 
 def _home(
@@ -106,7 +112,17 @@ def firmware_detail(request: HttpRequest, slug: str, firmware_id: str) -> HttpRe
     recent.remember_view(
         request.user, org, firmware_id, name=page.title, version=page.firmware.version or ""
     )
-    return render(request, "firmware/firmware_detail.html", {"org": org, "page": page})
+    return render_page(
+        request,
+        "firmware/firmware_detail.html",
+        {"org": org, "page": page},
+        shows=(org.pk, org.name, org.org_id, page.fragment_key),
+        parts=Parts(
+            DETAIL_PARTS,
+            context={"fetched": page.fetched},
+            shows=page.fetch_key,
+        ),
+    )
 
 
 @login_not_required

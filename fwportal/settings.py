@@ -79,7 +79,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         **DATABASES["default"].get("OPTIONS", {}),
     }
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://fwportal")}
+CACHES = {
+    "default": env.cache("CACHE_URL", default="locmemcache://fwportal"),
+    # Rendered pages and page parts (firmware/page_cache.py, {% cache %}): apart, so they never
+    # crowd out tokens and last good copies; in each process's memory by default, as rendering a
+    # page again costs less than fetching it over the network.
+    "pages": env.cache("PAGE_CACHE_URL", default="locmemcache://fwportal-pages?max_entries=1000"),
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

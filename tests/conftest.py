@@ -1,6 +1,6 @@
 import pytest
 from django.contrib.auth.models import Group, User
-from django.core.cache import cache
+from django.core.cache import caches
 
 from firmware.enos.simulator import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_ORG_ID, Simulator
 from firmware.models import Org
@@ -10,14 +10,16 @@ PASSWORD = "correct horse battery staple"
 
 @pytest.fixture(autouse=True)
 def _isolated(settings):
-    """Each test starts with an empty cache and serves static files without a manifest."""
+    """Each test starts with empty caches and serves static files without a manifest."""
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
-    cache.clear()
+    for cache in caches.all():
+        cache.clear()
     yield
-    cache.clear()
+    for cache in caches.all():
+        cache.clear()
 
 
 @pytest.fixture
