@@ -2,23 +2,22 @@
 
 A firmware page is the same for every request of one user that shows one EnOS answer in one
 language, but for a few parts: when and by which call the answer was fetched, and the CSRF token.
-The page is rendered once with a marker in place of each such part and kept in the "pages" cache.
-The parts are rendered into a copy of it, which is kept too for as long as they stay the same
-(the same fetch); each request then only puts its CSRF token where its marker is.
+The page is rendered once with a marker in place of each such part and kept in the "pages" cache
+(each process's memory). The parts are rendered into a copy of it, which is kept too for as long
+as they stay the same (the same fetch); each request then only puts its CSRF token where its
+marker is.
 """
 
-import functools
 import hashlib
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
-from django.utils.crypto import salted_hmac
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
@@ -26,17 +25,14 @@ PAGE_SECONDS = 300
 CSRF_IN_CONTEXT = "csrf_token"
 
 
+# Unguessable, so nothing a page shows (a firmware description, say) can contain a marker; made
+# per process, as the "pages" cache is kept in each process's memory.
+_MARKER_NONCE = secrets.token_hex(16)
+
+
 def marker(name: str) -> SafeString:
-    """Stands for a part in a cached page. Derived from SECRET_KEY: nothing a page shows (a
-    firmware description, say) can contain it, and every process that shares the cache makes the
-    same one."""
-    return _marker(name, settings.SECRET_KEY)
-
-
-@functools.lru_cache(maxsize=32)
-def _marker(name: str, secret: str) -> SafeString:
-    digest = salted_hmac("fwportal.page_cache.marker", name, secret=secret).hexdigest()[:32]
-    return mark_safe(f"fwportal-part-{digest}")  # noqa: S308 - hex digits only
+    """Stands for the part `name` in a cached page."""
+    return mark_safe(f"fwportal-part-{name}-{_MARKER_NONCE}")  # noqa: S308 - no markup
 
 
 @dataclass(frozen=True)

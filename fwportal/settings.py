@@ -82,9 +82,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 CACHES = {
     "default": env.cache("CACHE_URL", default="locmemcache://fwportal"),
     # Rendered pages and page parts (firmware/page_cache.py, {% cache %}): apart, so they never
-    # crowd out tokens and last good copies; in each process's memory by default, as rendering a
-    # page again costs less than fetching it over the network.
-    "pages": env.cache("PAGE_CACHE_URL", default="locmemcache://fwportal-pages?max_entries=1000"),
+    # crowd out tokens and last good copies, and always in each process's own memory: rendering
+    # a page again costs less than fetching it over the network, and a restart (a deploy, a new
+    # SECRET_KEY) starts with none, so no page rendered by an earlier release is ever served.
+    "pages": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "fwportal-pages",
+        "OPTIONS": {"MAX_ENTRIES": 1000},
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -39,7 +39,6 @@ def uncached_firmware(settings):
     settings.FIRMWARE_CACHE_SECONDS = 0
 
 
-@pytest.mark.django_db
 def rendered(response) -> set[str]:
     return {template.name for template in response.templates}
 
@@ -70,17 +69,38 @@ def test_each_fetch_shows_its_own_request_id(operator_client, simulator, uncache
     assert simulator.counters["get"] == 3
 
 
-@pytest.mark.django_db
-def test_a_cached_page_carries_a_csrf_token_that_is_accepted(granted):
+def csrf_checking_client(user) -> Client:
     client = Client(enforce_csrf_checks=True)
-    client.force_login(granted)
-    page_of(client.get(DETAIL))
-    page = page_of(client.get(DETAIL))
-    tokens = csrf_tokens_on(page)
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.django_db
+def test_a_page_from_the_cache_carries_the_csrf_token_of_whoever_asks(granted):
+    # Two browsers of one user: the same cached page, each with its own CSRF cookie.
+    first, second = csrf_checking_client(granted), csrf_checking_client(granted)
+    page_of(first.get(DETAIL))
+    response = second.get(DETAIL)
+    assert rendered(response) == set()  # served from the cache
+    tokens = csrf_tokens_on(page_of(response))
     assert len(tokens) == 3  # language, log out, refresh
-    response = client.post(DETAIL, {"csrfmiddlewaretoken": tokens[-1]})
-    assert response.status_code == 302
-    assert client.post(DETAIL, {"csrfmiddlewaretoken": "x" * 64}).status_code == 403
+    assert second.post(DETAIL, {"csrfmiddlewaretoken": tokens[-1]}).status_code == 302
+    assert second.post(DETAIL, {"csrfmiddlewaretoken": "x" * 64}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_cached_page_is_not_shown_once_access_is_revoked(org, granted, operator_client):
+    page_of(operator_client.get(DETAIL))
+    org.granted_users.remove(granted)
+    assert operator_client.get(DETAIL).status_code == 404
+
+
+@pytest.mark.django_db
+def test_head_answers_without_a_body(operator_client):
+    page_of(operator_client.get(DETAIL))
+    response = operator_client.head(DETAIL)
+    assert response.status_code == 200
+    assert response.content == b""
 
 
 @pytest.mark.django_db
