@@ -95,29 +95,16 @@ def display_name(firmware: FirmwareInfo, language: str) -> str | None:
     return firmware.name.for_locale(language) or fallback
 
 
-@dataclass(frozen=True)
-class ListRow:
-    firmware: FirmwareInfo
-    name: str
-
-
 @dataclass
 class FirmwareListPage:
     """One page of an org's firmware list and its pagination links (which keep the filters)."""
 
     fetched: Fetched[Page]
     query: QueryDict
-    language: str
 
     @property
     def page(self) -> Page:
         return self.fetched.value
-
-    @cached_property
-    def rows(self) -> list[ListRow]:
-        return [
-            ListRow(fw, display_name(fw, self.language) or fw.firmware_id) for fw in self.page.items
-        ]
 
     @property
     def last_page(self) -> int:

@@ -87,7 +87,7 @@ def firmware_list(request: HttpRequest, slug: str) -> HttpResponse:
         )
     except (EnosError, UndecryptableSecret) as exc:
         return enos_error_response(request, org, exc)
-    listing = FirmwareListPage(fetched, request.GET, language=get_language())
+    listing = FirmwareListPage(fetched, request.GET)
     if listing.beyond_last_page:
         return HttpResponseRedirect(request.path + listing.url_for_page(listing.last_page))
     return render(

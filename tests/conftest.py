@@ -1,3 +1,5 @@
+import html
+
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.cache import caches
@@ -6,6 +8,11 @@ from firmware.enos.simulator import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_ORG_ID, 
 from firmware.models import Org
 
 PASSWORD = "correct horse battery staple"
+
+
+def text_of(response) -> str:
+    """A response's page as the reader sees it: decoded, entities unescaped."""
+    return html.unescape(response.content.decode())
 
 
 @pytest.fixture(autouse=True)

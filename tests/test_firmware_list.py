@@ -1,30 +1,24 @@
 """The org's firmware list: filters, expression quoting, paging, cache feeding, errors."""
 
-import html
-import json
-from pathlib import Path
-
 import pytest
 from django.urls import reverse
 
-from firmware.enos.simulator import DEFAULT_FIXTURES, DEMO_ORG_ID, Fault
+from firmware.enos.simulator import Fault
 from firmware.search import FirmwareFilters, quote
+from tests.conftest import text_of
+from tests.demo_fixtures import DEMO_FIRMWARE as FIXTURES
+from tests.demo_fixtures import newest_first
 
-FIXTURES = [
-    f
-    for f in json.loads(Path(DEFAULT_FIXTURES).read_text())["firmware"]
-    if f["orgId"] == DEMO_ORG_ID
-]
 LIST_URL = reverse("firmware_list", kwargs={"slug": "demo"})
 
 
 def listing(client, **params):
     response = client.get(LIST_URL, params)
-    return response, html.unescape(response.content.decode())
+    return response, text_of(response)
 
 
 def ids_on(response):
-    return [row.firmware.firmware_id for row in response.context["listing"].rows]
+    return [firmware.firmware_id for firmware in response.context["listing"].page.items]
 
 
 def test_quote_escapes_quotes_and_backslashes():
@@ -47,7 +41,7 @@ def test_expressions_from_filters():
 def test_the_list_is_newest_first_with_links_to_detail_pages(operator_client):
     response, page = listing(operator_client)
     assert response.status_code == 200
-    newest = sorted(FIXTURES, key=lambda f: f["createTime"], reverse=True)[:50]
+    newest = newest_first(FIXTURES)[:50]
     assert ids_on(response) == [f["firmwareId"] for f in newest]
     assert f"Showing 1–50 of {len(FIXTURES)}" in page
     assert 'href="/orgs/demo/firmware/fw-turbine-ctrl-3.2.1/">Turbine controller</a>' in page
@@ -101,7 +95,7 @@ def test_a_quote_cannot_change_the_expression(operator_client):
     response, _ = listing(operator_client, q="x' or productKey = 'BXwU4kMk")
     assert response.status_code == 200
     assert ids_on(response) == []
-    assert "No firmware matches these filters." in html.unescape(response.content.decode())
+    assert "No firmware matches these filters." in text_of(response)
 
 
 @pytest.mark.django_db
@@ -122,7 +116,7 @@ def test_first_and_last_page(operator_client):
     assert 'rel="next"' not in response.content.decode()
     response, _ = listing(operator_client, page_size=10)
     assert 'rel="prev"' not in response.content.decode()
-    assert f"Page 1 of {last}" in html.unescape(response.content.decode())
+    assert f"Page 1 of {last}" in text_of(response)
 
 
 @pytest.mark.django_db

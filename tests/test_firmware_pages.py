@@ -1,7 +1,7 @@
 """The firmware detail page against the simulator: every field, every error, every language."""
 
-import html
 import re
+import uuid
 
 import pytest
 from django.urls import reverse
@@ -9,7 +9,8 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from firmware.enos.simulator import Fault
-from tests.conftest import make_org
+from firmware.errors import FAILURES, failure_of
+from tests.conftest import make_org, text_of
 
 TURBINE = "fw-turbine-ctrl-3.2.1"
 LEGACY = "fw-legacy-inverter-1.0.4"
@@ -17,10 +18,6 @@ LEGACY = "fw-legacy-inverter-1.0.4"
 
 def detail_url(firmware_id, slug="demo"):
     return reverse("firmware_detail", kwargs={"slug": slug, "firmware_id": firmware_id})
-
-
-def text_of(response):
-    return html.unescape(response.content.decode())
 
 
 @pytest.mark.django_db
@@ -54,6 +51,7 @@ def test_detail_page_shows_everything_firmware_info_holds(operator_client, simul
     assert 'class="badge badge-ok">Verified<' in page
     assert "old firmware file" not in page
     request_id = response.context["page"].firmware.request_id
+    uuid.UUID(request_id)  # the simulator's, not a placeholder
     assert f'<dd class="mono" id="request-id">{request_id}</dd>' in page
     assert 'data-method="sha256"' in page
 
@@ -278,12 +276,8 @@ def test_static_files_get_hashed_names_when_collected(operator_client, settings,
     assert re.search(r'src="/static/vendor/spark-md5/spark-md5\.min\.[0-9a-f]{12}\.js"', page)
 
 
-def test_every_enos_failure_has_a_page_kind_and_status_subclasses_included():
-    from firmware.enos.errors import EnosError, NotFound
-    from firmware.errors import failure_of
-
-    class Gone(NotFound):
-        pass
-
-    assert failure_of(Gone("x")) == ("not_found", 404)
-    assert failure_of(EnosError("x")) == ("upstream", 502)
+@pytest.mark.parametrize("failure", list(FAILURES), ids=lambda cls: cls.__name__)
+def test_every_enos_failure_has_a_page_kind_and_status_subclasses_included(failure):
+    subclass = type(f"Special{failure.__name__}", (failure,), {})
+    assert failure_of(failure("x")) == FAILURES[failure]
+    assert failure_of(subclass("x")) == FAILURES[failure]

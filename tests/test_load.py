@@ -399,11 +399,9 @@ def make_every_worker_fetch(stack: Stack, path: str, counter: str) -> None:
         stack.sim_control("POST", "reset")
         barrier = threading.Barrier(2 * THREADS)
 
-        def one(barrier: threading.Barrier = barrier) -> int:
+        def one(barrier: threading.Barrier = barrier) -> int | str:
             barrier.wait(timeout=10)
-            with requests.Session() as fresh_connection:
-                fresh_connection.cookies.set("sessionid", stack.cookies[0], domain=HOST)
-                return fresh_connection.get(stack.web_url + path, timeout=30).status_code
+            return fetch(stack, path).status
 
         with ThreadPoolExecutor(2 * THREADS) as pool:
             statuses = list(pool.map(lambda _: one(), range(2 * THREADS)))

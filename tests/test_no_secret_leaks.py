@@ -12,7 +12,8 @@ from django.urls import reverse
 
 from firmware.enos import auth
 from firmware.enos.simulator import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_ORG_ID, Fault
-from tests.conftest import PASSWORD
+from firmware.models import Org
+from tests.conftest import PASSWORD, text_of
 
 TURBINE = "fw-turbine-ctrl-3.2.1"
 WRONG_SECRET = "wrong-secret-5f1d0c"
@@ -82,14 +83,22 @@ def test_no_secret_token_or_signature_appears_anywhere(
 
     client.post(reverse("logout"))
     client.post(reverse("admin:login"), {"username": "root", "password": PASSWORD})
-    texts.append(client.get(reverse("admin:firmware_org_changelist")).content.decode())
-    texts.append(client.get(reverse("admin:firmware_org_change", args=[1])).content.decode())
+    org_pks = dict(Org.objects.values_list("slug", "pk"))
+    for url in (
+        reverse("admin:firmware_org_changelist"),
+        reverse("admin:firmware_org_change", args=[org_pks["demo"]]),
+    ):
+        response = client.get(url)
+        assert response.status_code == 200 and "Demo" in response.content.decode()
+        texts.append(response.content.decode())
     simulator.start()
     response = client.post(
         reverse("admin:firmware_org_changelist"),
-        {"action": "test_connection", "_selected_action": [1, 2]},
+        {"action": "test_connection", "_selected_action": list(org_pks.values())},
         follow=True,
     )
+    tested = text_of(response)
+    assert "Demo: connection OK" in tested and "Bad: connection failed" in tested
     texts.append(response.content.decode())
     texts += [record.getMessage() for record in caplog.records]
     texts += [str(record.args) for record in caplog.records]

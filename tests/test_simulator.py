@@ -25,7 +25,6 @@ from typing import Any
 import pytest
 
 from firmware.enos.simulator import (
-    DEFAULT_FIXTURES,
     DEMO_APP_KEY,
     DEMO_APP_SECRET,
     DEMO_ORG_ID,
@@ -33,6 +32,8 @@ from firmware.enos.simulator import (
     Fault,
     Simulator,
 )
+from tests.demo_fixtures import DEMO_FIRMWARE as ORG1
+from tests.demo_fixtures import FIXTURES, names_of
 
 TOKEN_GET = "/apim-token-service/v2.0/token/get"
 TOKEN_REFRESH = "/apim-token-service/v2.0/token/refresh"
@@ -40,8 +41,6 @@ FIRMWARE = "/connect-service/v2.1/ota-firmwares"
 DEMO_FILE = b"fwportal demo firmware\n"
 TURBINE = "fw-turbine-ctrl-3.2.1"
 
-FIXTURES = json.loads(Path(DEFAULT_FIXTURES).read_text(encoding="utf-8"))
-ORG1 = [fw for fw in FIXTURES["firmware"] if fw["orgId"] == DEMO_ORG_ID]
 ORG2 = [fw for fw in FIXTURES["firmware"] if fw["orgId"] == DEMO_ORG_ID_2]
 
 # Strictly increasing milliseconds: two token requests never share an encryption by accident.
@@ -157,13 +156,6 @@ def search_ids(sim: Simulator, token: str, expression: str) -> set[str]:
     assert reply["code"] == 0, reply
     assert reply["pagination"]["totalSize"] == len(reply["data"])
     return {fw["firmwareId"] for fw in reply["data"]}
-
-
-def names(fw: dict[str, Any], default_only: bool = False) -> list[str]:
-    name = fw.get("name") or {}
-    i18n = {} if default_only else name.get("i18nValue") or {}
-    values = [name.get("defaultValue"), i18n.get("zh_CN"), i18n.get("en_US")]
-    return [v.lower() for v in values if v]
 
 
 def ids_where(predicate: Callable[[dict[str, Any]], bool]) -> set[str]:
@@ -465,9 +457,12 @@ def test_search_without_expression_lists_the_org_newest_first(sim: Simulator, to
             "productKey IN ('Qw3rTy12') AND isVerified = FALSE",
             lambda fw: fw.get("productKey") == "Qw3rTy12" and fw.get("isVerified") is False,
         ),
-        ("name like 'CONTROLLER'", lambda fw: any("controller" in n for n in names(fw))),
-        ("name like '控制器'", lambda fw: any("控制器" in n for n in names(fw))),
-        ("name.default like 'Inverter'", lambda fw: any("inverter" in n for n in names(fw, True))),
+        ("name like 'CONTROLLER'", lambda fw: any("controller" in n.lower() for n in names_of(fw))),
+        ("name like '控制器'", lambda fw: any("控制器" in n for n in names_of(fw))),
+        (
+            "name.default like 'Inverter'",
+            lambda fw: any("inverter" in n.lower() for n in names_of(fw, True)),
+        ),
     ],
 )
 def test_search_expressions(

@@ -95,3 +95,5 @@ def test_every_url_pattern_answers_each_kind_of_user_as_expected(
     assert not unexpected, "\n".join(f"{k}: got {a}, want {w}" for k, (a, w) in unexpected.items())
     assert 500 not in {a for answers in seen.values() for a in answers}
     assert len(seen) > 40  # the admin's patterns were swept too
+    stale = set(EXPECTED) - {name for name, _ in seen}
+    assert not stale, f"EXPECTED names routes that no longer exist: {sorted(stale)}"

@@ -94,10 +94,6 @@ class TokenProvider:
         self._lock_seconds = lock_seconds
 
     def token(self) -> str:
-        cached = self._cache.get(self._cache_key)
-        if cached and cached.usable():
-            return cached.value
-
         def usable() -> str | None:
             cached = self._cache.get(self._cache_key)
             return cached.value if cached and cached.usable() else None
@@ -106,7 +102,7 @@ class TokenProvider:
             cached = self._cache.get(self._cache_key)
             return self._obtain(refresh_from=cached if cached and cached.alive() else None).value
 
-        return self._once(usable, obtain)
+        return usable() or self._once(usable, obtain)
 
     def renew(self, rejected: str) -> str:
         """A new token after EnOS rejected `rejected` as expired (code 1203)."""

@@ -49,6 +49,11 @@ def test_login_and_find_form_land_on_the_bookmarkable_firmware_url(
     expect(page.locator("h1#firmware-name")).to_have_text("Turbine controller")
 
 
+def expect_shown_in(page: Page, lang: str, name: str) -> None:
+    expect(page.locator("html")).to_have_attribute("lang", lang)
+    expect(page.locator("#firmware-name")).to_have_text(name)
+
+
 @pytest.mark.browser
 def test_language_switch_to_chinese_keeps_the_url_and_is_remembered(
     logged_in_page: Page, live_server, org
@@ -56,24 +61,20 @@ def test_language_switch_to_chinese_keeps_the_url_and_is_remembered(
     page = logged_in_page
     url = f"{live_server.url}{detail_path(org, TURBINE)}"
     open_detail(page, org, TURBINE)
-    expect(page.locator("html")).to_have_attribute("lang", "en")
-    expect(page.locator("#firmware-name")).to_have_text("Turbine controller")
+    expect_shown_in(page, "en", "Turbine controller")
 
     # No click on the submit button: the script submits the form when the select changes.
     page.locator("#language-select").select_option("zh-hans")
-    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    expect_shown_in(page, "zh-hans", "风机控制器")
     expect(page).to_have_url(url)
-    expect(page.locator("#firmware-name")).to_have_text("风机控制器")
     expect(page.locator("#language-select")).to_have_value("zh-hans")
 
     page.reload()
-    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
-    expect(page.locator("#firmware-name")).to_have_text("风机控制器")
+    expect_shown_in(page, "zh-hans", "风机控制器")
 
     page.locator("#language-select").select_option("en")
-    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect_shown_in(page, "en", "Turbine controller")
     expect(page).to_have_url(url)
-    expect(page.locator("#firmware-name")).to_have_text("Turbine controller")
 
 
 @pytest.mark.browser

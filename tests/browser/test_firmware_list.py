@@ -4,43 +4,17 @@ Every expected count comes from the simulator's fixtures, so adding a fixture ca
 tests lie. Run alone with ``pytest tests/browser``.
 """
 
-import json
 import re
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from firmware.enos.simulator import DEFAULT_FIXTURES, DEMO_ORG_ID
+from tests.demo_fixtures import DEMO_FIRMWARE as FIXTURES
+from tests.demo_fixtures import names_of, newest_first
 
-FIXTURES = [
-    f
-    for f in json.loads(Path(DEFAULT_FIXTURES).read_text(encoding="utf-8"))["firmware"]
-    if f["orgId"] == DEMO_ORG_ID
-]
 PRODUCT_KEY = "BXwU4kMk"
 QUOTE_NAME_ID = "fw-quote-name"
-
-
-def newest_first(fixtures: list[dict]) -> list[dict]:
-    """The simulator's search order: createTime descending, then firmwareId descending."""
-
-    def create_time(f: dict) -> int:
-        value = f.get("createTime")
-        return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-    return sorted(fixtures, key=lambda f: (create_time(f), f["firmwareId"]), reverse=True)
-
-
-def names_of(fixture: dict) -> list[str]:
-    """The name values the simulator's `name like` looks at: default, zh_CN and en_US."""
-    name = fixture.get("name")
-    if not isinstance(name, dict):
-        return []
-    i18n = name.get("i18nValue") if isinstance(name.get("i18nValue"), dict) else {}
-    values = [name.get("defaultValue"), i18n.get("zh_CN"), i18n.get("en_US")]
-    return [v for v in values if isinstance(v, str)]
 
 
 def list_path(org) -> str:
