@@ -4,19 +4,10 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from firmware import services
-from firmware.credentials import UndecryptableSecret
 from firmware.enos.errors import EnosError
+from firmware.failures import describe
 from firmware.forms import OrgAdminForm
 from firmware.models import Org
-
-
-def describe_failure(exc: EnosError | UndecryptableSecret) -> str:
-    """A one-line reason an admin can act on, with the EnOS code when there is one."""
-    if isinstance(exc, UndecryptableSecret):
-        return str(_("the stored secret key cannot be decrypted with CREDENTIALS_KEYS"))
-    if exc.code is not None:
-        return f"EnOS {exc.code}: {exc.message}"
-    return exc.message
 
 
 @admin.register(Org)
@@ -41,11 +32,11 @@ class OrgAdmin(admin.ModelAdmin):
         for org in queryset:
             try:
                 services.check_connection(org)
-            except (EnosError, UndecryptableSecret) as exc:
+            except EnosError as exc:
                 self.message_user(
                     request,
                     _("%(org)s: connection failed: %(reason)s")
-                    % {"org": org.name, "reason": describe_failure(exc)},
+                    % {"org": org.name, "reason": describe(exc).reason},
                     messages.ERROR,
                 )
             else:

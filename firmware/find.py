@@ -7,10 +7,9 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from firmware import services
-from firmware.credentials import UndecryptableSecret
-from firmware.enos.errors import EnosError, NotFound
+from firmware.enos.errors import EnosError, NotFound, UpstreamTimeout
 from firmware.enos.types import FirmwareInfo
-from firmware.errors import failure_of
+from firmware.failures import Failure, describe
 from firmware.models import Org
 
 
@@ -22,11 +21,10 @@ class Match:
 
 @dataclass(frozen=True)
 class Unasked:
-    """An org that could not answer, and why (a kind of firmware.errors.FAILURES, or "timeout")."""
+    """An org that could not answer, and why."""
 
     org: Org
-    kind: str
-    code: int | None = None
+    failure: Failure
 
 
 @dataclass
@@ -56,9 +54,10 @@ def find_in_orgs(orgs: list[Org], firmware_id: str) -> FindOutcome:
             outcome.matches.append(Match(org, future.result()))
         except NotFound:
             continue
-        except (EnosError, UndecryptableSecret) as exc:
-            outcome.unasked.append(Unasked(org, failure_of(exc)[0], getattr(exc, "code", None)))
-    outcome.unasked += [Unasked(futures[future], "timeout") for future in not_done]
+        except EnosError as exc:
+            outcome.unasked.append(Unasked(org, describe(exc)))
+    late = describe(UpstreamTimeout(f"no answer within the {deadline:g} s find allows"))
+    outcome.unasked += [Unasked(futures[future], late) for future in not_done]
     outcome.matches.sort(key=lambda match: match.org.name)
     outcome.unasked.sort(key=lambda unasked: unasked.org.name)
     return outcome

@@ -1,6 +1,7 @@
 """What views call: org -> EnOS client, short-lived cache, single-flight, stale fallback."""
 
 import hashlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,12 +11,20 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from firmware.credentials import UndecryptableSecret
 from firmware.enos.client import ClientSettings, EnosClient, OrgCredentials
-from firmware.enos.errors import BadResponse, Unreachable, UpstreamError, UpstreamTimeout
+from firmware.enos.errors import (
+    BadResponse,
+    CredentialsUnreadable,
+    Unreachable,
+    UpstreamError,
+    UpstreamTimeout,
+)
 from firmware.enos.single_flight import run_once
 from firmware.enos.types import FirmwareInfo, Page
 from firmware.models import Org
 
+logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # EnOS failures after which the last good copy is worth showing.
@@ -36,12 +45,18 @@ class Fetched(Generic[T]):
 
 
 def client_for(org: Org) -> EnosClient:
+    """The org's EnOS client; CredentialsUnreadable when its secret key cannot be decrypted."""
+    try:
+        secret_key = org.secret_key
+    except UndecryptableSecret as exc:
+        logger.error("org=%s secret key cannot be decrypted with CREDENTIALS_KEYS", org.slug)
+        raise CredentialsUnreadable("the stored secret key cannot be decrypted") from exc
     credentials = OrgCredentials(
         label=org.slug,
         gateway_url=org.gateway_url,
         org_id=org.org_id,
         access_key=org.access_key,
-        secret_key=org.secret_key,
+        secret_key=secret_key,
     )
     return EnosClient(
         credentials,

@@ -7,9 +7,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from firmware import health, recent, services
 from firmware.access import get_visible_org, visible_orgs
-from firmware.credentials import UndecryptableSecret
 from firmware.enos.errors import EnosError
-from firmware.errors import enos_error_response
+from firmware.error_pages import enos_error_response
 from firmware.find import find_in_orgs
 from firmware.forms import FIRMWARE_ID_PATTERN, FindFirmwareForm, FirmwareFilterForm
 from firmware.models import Org
@@ -85,7 +84,7 @@ def firmware_list(request: HttpRequest, slug: str) -> HttpResponse:
         fetched = services.search_firmware(
             org, expression=expression, page=page_no, page_size=page_size
         )
-    except (EnosError, UndecryptableSecret) as exc:
+    except EnosError as exc:
         return enos_error_response(request, org, exc)
     listing = FirmwareListPage(fetched, request.GET)
     if listing.beyond_last_page:
@@ -104,7 +103,7 @@ def firmware_detail(request: HttpRequest, slug: str, firmware_id: str) -> HttpRe
     refresh = request.method == "POST"
     try:
         fetched = services.get_firmware(org, firmware_id, refresh=refresh)
-    except (EnosError, UndecryptableSecret) as exc:
+    except EnosError as exc:
         return enos_error_response(request, org, exc, firmware_id=firmware_id)
     if refresh:
         return redirect(request.path)  # post/redirect/get: the page stays bookmarkable

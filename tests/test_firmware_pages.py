@@ -9,7 +9,6 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from firmware.enos.simulator import Fault
-from firmware.errors import FAILURES, failure_of
 from tests.conftest import make_org, text_of
 
 TURBINE = "fw-turbine-ctrl-3.2.1"
@@ -274,10 +273,3 @@ def test_static_files_get_hashed_names_when_collected(operator_client, settings,
     assert (tmp_path / stylesheet.group(1)).is_file()
     assert (tmp_path / (stylesheet.group(1) + ".gz")).is_file()
     assert re.search(r'src="/static/vendor/spark-md5/spark-md5\.min\.[0-9a-f]{12}\.js"', page)
-
-
-@pytest.mark.parametrize("failure", list(FAILURES), ids=lambda cls: cls.__name__)
-def test_every_enos_failure_has_a_page_kind_and_status_subclasses_included(failure):
-    subclass = type(f"Special{failure.__name__}", (failure,), {})
-    assert failure_of(failure("x")) == FAILURES[failure]
-    assert failure_of(subclass("x")) == FAILURES[failure]

@@ -19,6 +19,10 @@ class CredentialsRejected(EnosError):
     """EnOS refused the org's access key, secret key or request signature."""
 
 
+class CredentialsUnreadable(EnosError):
+    """The org's stored secret key cannot be decrypted, so EnOS could not be asked at all."""
+
+
 class UpstreamError(EnosError):
     """EnOS answered with an error: a non-zero code or an HTTP 5xx."""
 

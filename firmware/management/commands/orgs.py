@@ -13,9 +13,9 @@ from django.db import transaction
 
 from firmware import services
 from firmware.access import forget_access_answers
-from firmware.admin import describe_failure
 from firmware.credentials import UndecryptableSecret, reencrypt
 from firmware.enos.errors import EnosError
+from firmware.failures import describe
 from firmware.models import Org
 
 
@@ -157,8 +157,8 @@ class Command(BaseCommand):
         org = self._org(slug)
         try:
             services.check_connection(org)
-        except (EnosError, UndecryptableSecret) as exc:
-            raise CommandError(f"{org.slug}: {describe_failure(exc)}") from None
+        except EnosError as exc:
+            raise CommandError(f"{org.slug}: {describe(exc).reason}") from None
         self.stdout.write(f"OK: {org.slug} got an EnOS access token from {org.gateway_url}")
 
     @transaction.atomic

@@ -1,0 +1,21 @@
+"""A failure as a page: its status, its wording (firmware/failures.py) and the EnOS requestId."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from firmware.enos.errors import EnosError
+from firmware.failures import describe
+from firmware.models import Org
+
+
+def enos_error_response(
+    request: HttpRequest, org: Org, exc: EnosError, *, firmware_id: str | None = None
+) -> HttpResponse:
+    failure = describe(exc)
+    context = {
+        "org": org,
+        "firmware_id": firmware_id,
+        "failure": failure,
+        "advice": failure.advice_for(org.name),
+    }
+    return render(request, "firmware/enos_error.html", context, status=failure.status)
