@@ -3,6 +3,7 @@ import re
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from firmware.enos.client import MAX_PAGE_SIZE
 from firmware.models import Org
 from firmware.search import FirmwareFilters
 
@@ -76,7 +77,6 @@ class FindFirmwareForm(forms.Form):
 
 
 PRODUCT_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-MAX_PAGE_SIZE = 200
 
 
 class FirmwareFilterForm(forms.Form):
@@ -108,6 +108,11 @@ class FirmwareFilterForm(forms.Form):
                     params={"key": key},
                 )
         return tuple(dict.fromkeys(keys))
+
+    def paging(self) -> dict[str, int]:
+        """The page asked for; what is not asked for is left to the service's defaults."""
+        asked = {"page": self.cleaned_data["page"], "page_size": self.cleaned_data["page_size"]}
+        return {name: value for name, value in asked.items() if value}
 
     def filters(self) -> FirmwareFilters:
         data = self.cleaned_data

@@ -2,7 +2,6 @@
 
 import dataclasses
 import hashlib
-import math
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -106,22 +105,6 @@ class FirmwareListPage:
     def page(self) -> Page:
         return self.fetched.value
 
-    @property
-    def last_page(self) -> int:
-        return max(1, math.ceil(self.page.total_size / self.page.page_size))
-
-    @property
-    def beyond_last_page(self) -> bool:
-        return self.page.page_no > self.last_page
-
-    @property
-    def first_item(self) -> int:
-        return (self.page.page_no - 1) * self.page.page_size + 1 if self.page.items else 0
-
-    @property
-    def last_item(self) -> int:
-        return self.first_item + len(self.page.items) - 1 if self.page.items else 0
-
     def url_for_page(self, page_no: int) -> str:
         query = self.query.copy()
         query["page"] = str(page_no)
@@ -140,8 +123,10 @@ class FirmwareListPage:
 
     @property
     def next_url(self) -> str | None:
-        return self._link(self.page.page_no + 1) if self.page.page_no < self.last_page else None
+        return (
+            self._link(self.page.page_no + 1) if self.page.page_no < self.page.last_page else None
+        )
 
     @property
     def last_url(self) -> str | None:
-        return self._link(self.last_page)
+        return self._link(self.page.last_page)

@@ -1,8 +1,9 @@
 """What views call: org -> EnOS client, short-lived cache, single-flight, stale fallback."""
 
 import hashlib
+import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -12,7 +13,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from firmware.credentials import UndecryptableSecret
-from firmware.enos.client import ClientSettings, EnosClient, OrgCredentials
+from firmware.enos.client import MAX_PAGE_SIZE, ClientSettings, EnosClient, OrgCredentials
 from firmware.enos.errors import (
     BadResponse,
     CredentialsUnreadable,
@@ -23,9 +24,13 @@ from firmware.enos.errors import (
 from firmware.enos.single_flight import run_once
 from firmware.enos.types import FirmwareInfo, Page
 from firmware.models import Org
+from firmware.search import FirmwareFilters
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+
+DEFAULT_PAGE_SIZE = 50  # what EnOS advises at most; lists show this many unless asked otherwise
+NO_FILTERS = FirmwareFilters()
 
 # EnOS failures after which the last good copy is worth showing.
 OUTAGES = (Unreachable, UpstreamTimeout, UpstreamError, BadResponse)
@@ -90,14 +95,16 @@ def get_firmware(org: Org, firmware_id: str, *, refresh: bool = False) -> Fetche
 
 def search_firmware(
     org: Org,
+    filters: FirmwareFilters = NO_FILTERS,
     *,
-    expression: str | None = None,
     page: int = 1,
-    page_size: int = 50,
+    page_size: int = DEFAULT_PAGE_SIZE,
     refresh: bool = False,
 ) -> Fetched[Page]:
-    """One page of the org's firmware (cached like a firmware); each result feeds the detail
-    cache, so opening a firmware from the list costs no second upstream call."""
+    """One page of the org's firmware that match the filters (cached like a firmware); each
+    result feeds the detail cache, so opening a firmware from the list costs no second call.
+    The page knows when it lies beyond the last (`Page.beyond_last_page`)."""
+    expression = filters.expression()
     key = _cache_key(org, "search", expression, page, page_size)
 
     def fetch() -> Page:
@@ -109,6 +116,38 @@ def search_firmware(
         return result
 
     return _cached(key, fetch, refresh=refresh)
+
+
+@dataclass
+class EveryFirmware:
+    """Every firmware of the org that matches the filters, fetched from EnOS page after page at
+    the largest page size as it is iterated, and at most `limit` of them. After iterating,
+    `total` is what EnOS counted and `limited` whether the limit cut the list short."""
+
+    org: Org
+    filters: FirmwareFilters
+    limit: int
+    page_size: int = MAX_PAGE_SIZE
+    total: int | None = None
+
+    @property
+    def limited(self) -> bool:
+        return self.total is not None and self.total > self.limit
+
+    def __iter__(self) -> Iterator[FirmwareInfo]:
+        client = client_for(self.org)
+        expression = self.filters.expression()
+        given = 0
+        for page_no in itertools.count(1):
+            page = client.search_firmware(
+                expression=expression, page=page_no, page_size=self.page_size
+            )
+            self.total = page.total_size
+            for firmware in page.items[: self.limit - given]:
+                given += 1
+                yield firmware
+            if given >= self.limit or not page.items or page_no >= page.last_page:
+                return
 
 
 def _cached(key: str, fetch: Callable[[], T], *, refresh: bool) -> Fetched[T]:

@@ -15,7 +15,6 @@ from firmware.models import Org
 from firmware.page_cache import Parts, render_page
 from firmware.presentation import FirmwareListPage, FirmwarePage
 
-DEFAULT_PAGE_SIZE = 50
 # What a firmware page shows of the fetch itself, rendered apart from the cached rest of the page.
 DETAIL_PARTS = {
     "stale_banner": "firmware/_stale_banner.html",
@@ -77,18 +76,13 @@ def firmware_list(request: HttpRequest, slug: str) -> HttpResponse:
     if not form.is_valid():
         context = {"org": org, "form": form}
         return render(request, "firmware/firmware_list.html", context, status=400)
-    page_no = form.cleaned_data["page"] or 1
-    page_size = form.cleaned_data["page_size"] or DEFAULT_PAGE_SIZE
-    expression = form.filters().expression()
     try:
-        fetched = services.search_firmware(
-            org, expression=expression, page=page_no, page_size=page_size
-        )
+        fetched = services.search_firmware(org, form.filters(), **form.paging())
     except EnosError as exc:
         return enos_error_response(request, org, exc)
     listing = FirmwareListPage(fetched, request.GET)
-    if listing.beyond_last_page:
-        return HttpResponseRedirect(request.path + listing.url_for_page(listing.last_page))
+    if listing.page.beyond_last_page:
+        return HttpResponseRedirect(request.path + listing.url_for_page(listing.page.last_page))
     return render(
         request, "firmware/firmware_list.html", {"org": org, "form": form, "listing": listing}
     )

@@ -47,7 +47,9 @@ def test_signed_get_is_accepted_and_parsed(simulator):
 
 
 def test_signed_search_post_is_accepted(simulator):
-    page = make_client(simulator.url).search_firmware(expression="isVerified = true", page_size=5)
+    page = make_client(simulator.url).search_firmware(
+        expression="isVerified = true", page=1, page_size=5
+    )
     assert len(page.items) == 5
     assert page.total_size > 5
     assert all(item.is_verified for item in page.items)

@@ -129,7 +129,7 @@ def test_a_page_beyond_the_last_goes_to_the_last_page(operator_client):
     )
     followed = operator_client.get(response["Location"])
     assert followed.status_code == 200
-    assert followed.context["listing"].page.page_no == followed.context["listing"].last_page
+    assert followed.context["listing"].page.page_no == followed.context["listing"].page.last_page
 
 
 @pytest.mark.django_db

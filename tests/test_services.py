@@ -8,6 +8,7 @@ import pytest
 from firmware import services
 from firmware.enos.errors import NotFound, Unreachable, UpstreamError
 from firmware.enos.simulator import Fault
+from firmware.search import FirmwareFilters
 
 TURBINE = "fw-turbine-ctrl-3.2.1"
 
@@ -117,3 +118,34 @@ def test_editing_the_org_credentials_bypasses_the_old_cache(org, simulator):
     org.save()
     assert services.get_firmware(org, TURBINE).value.version == "3.3.0"
     assert simulator.counters["get"] == 2
+
+
+@pytest.mark.django_db
+def test_a_page_beyond_the_last_says_so(org):
+    page = services.search_firmware(org, page=99, page_size=10).value
+    assert page.beyond_last_page
+    assert page.items == []
+    assert page.last_page == -(-page.total_size // 10)
+
+
+@pytest.mark.django_db
+def test_every_firmware_walks_every_page_at_the_largest_size(org, simulator):
+    every = services.EveryFirmware(org, FirmwareFilters(), limit=1000)
+    ids = [firmware.firmware_id for firmware in every]
+    assert len(ids) == len(set(ids)) == every.total > 50
+    assert simulator.counters["search"] == 1  # all fit in one page of 200
+    assert not every.limited
+
+
+@pytest.mark.django_db
+def test_every_firmware_pages_through_filters_and_stops_at_the_limit(org, simulator):
+    verified = FirmwareFilters(verified=True)
+    every = services.EveryFirmware(org, verified, limit=1000, page_size=10)
+    listed = [firmware.firmware_id for firmware in every]
+    assert len(listed) == every.total
+    assert simulator.counters["search"] == -(-every.total // 10)
+    simulator.reset_counters()
+    limited = services.EveryFirmware(org, verified, limit=15, page_size=10)
+    assert [firmware.firmware_id for firmware in limited] == listed[:15]
+    assert limited.limited
+    assert simulator.counters["search"] == 2

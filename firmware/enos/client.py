@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 FIRMWARE_PATH = "/connect-service/v2.1/ota-firmwares"
 FIRMWARE_NOT_FOUND = 24404
+MAX_PAGE_SIZE = 200  # the most a search returns in one page
 TOKEN_EXPIRED = 1203
 # Token-service codes that mean the org's credentials (or our signature with them) are wrong.
 CREDENTIALS_CODES = {1002, 1003, 1004, 1202, 1204}
@@ -131,9 +132,7 @@ class EnosClient:
         envelope = self._call("GET", params, None, operation="get", firmware_id=firmware_id)
         return FirmwareInfo.from_api(envelope.get("data"), request_id=envelope.get("requestId"))
 
-    def search_firmware(
-        self, expression: str | None = None, page: int = 1, page_size: int = 50
-    ) -> Page:
+    def search_firmware(self, *, expression: str | None, page: int, page_size: int) -> Page:
         params = {"action": "search", "orgId": self.credentials.org_id}
         body: dict[str, Any] = {"pagination": {"pageNo": page, "pageSize": page_size}}
         if expression:

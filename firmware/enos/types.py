@@ -1,5 +1,6 @@
 """FirmwareInfo and friends, parsed tolerantly from EnOS JSON (any field may be missing or null)."""
 
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -157,3 +158,21 @@ class Page:
     page_size: int
     total_size: int
     request_id: str | None = None
+
+    @property
+    def last_page(self) -> int:
+        return max(1, math.ceil(self.total_size / self.page_size))
+
+    @property
+    def beyond_last_page(self) -> bool:
+        """Asked for a page past the last (the list shrank, or a hand-made URL)."""
+        return self.page_no > self.last_page
+
+    @property
+    def first_item(self) -> int:
+        """The position of the page's first item in the whole result (1-based), 0 when empty."""
+        return (self.page_no - 1) * self.page_size + 1 if self.items else 0
+
+    @property
+    def last_item(self) -> int:
+        return self.first_item + len(self.items) - 1 if self.items else 0
