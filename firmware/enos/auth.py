@@ -1,4 +1,4 @@
-"""EnOS token service and request signing (contract sections 2 and 3)."""
+"""EnOS token service and request signing (docs/enos-api.md sections 2 and 3)."""
 
 import hashlib
 import time
