@@ -5,6 +5,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +54,25 @@ class ClientSettings:
     max_response_bytes: int = 5 * 1024 * 1024
     pool_size: int = 16
     token_renew_margin: float = 300
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request to the gateway: what is sent, and the operation name and subject (a firmware
+    id) that its log line carries."""
+
+    method: str
+    path: str
+    operation: str
+    query: Mapping[str, str] = field(default_factory=dict)
+    body: Mapping[str, Any] | None = None
+    subject: str | None = None
+
+    def body_bytes(self) -> bytes | None:
+        """The JSON body exactly as sent and signed."""
+        if self.body is None:
+            return None
+        return json.dumps(self.body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 class _TokenExpired(Exception):
@@ -128,16 +148,16 @@ class EnosClient:
         self._tokens.fetch_now()
 
     def get_firmware(self, firmware_id: str) -> FirmwareInfo:
-        params = {"action": "get", "orgId": self.credentials.org_id, "firmwareId": firmware_id}
-        envelope = self._call("GET", params, None, operation="get", firmware_id=firmware_id)
+        query = {"action": "get", "orgId": self.credentials.org_id, "firmwareId": firmware_id}
+        envelope = self._call(Call("GET", FIRMWARE_PATH, "get", query, subject=firmware_id))
         return FirmwareInfo.from_api(envelope.get("data"), request_id=envelope.get("requestId"))
 
     def search_firmware(self, *, expression: str | None, page: int, page_size: int) -> Page:
-        params = {"action": "search", "orgId": self.credentials.org_id}
+        query = {"action": "search", "orgId": self.credentials.org_id}
         body: dict[str, Any] = {"pagination": {"pageNo": page, "pageSize": page_size}}
         if expression:
             body["expression"] = expression
-        envelope = self._call("POST", params, body, operation="search", firmware_id=None)
+        envelope = self._call(Call("POST", FIRMWARE_PATH, "search", query, body))
         request_id = envelope.get("requestId")
         data = envelope.get("data")
         pagination = envelope.get("pagination")
@@ -155,38 +175,22 @@ class EnosClient:
             request_id=request_id,
         )
 
-    def _call(
-        self,
-        method: str,
-        params: dict[str, str],
-        body: dict[str, Any] | None,
-        *,
-        operation: str,
-        firmware_id: str | None,
-    ) -> dict[str, Any]:
+    def _call(self, call: Call) -> dict[str, Any]:
+        """A signed business call; an expired token is renewed and the call made once more."""
         token = self._tokens.token()
         try:
-            return self._business(method, params, body, token, operation, firmware_id)
+            return self._business(call, token)
         except _TokenExpired:
             token = self._tokens.renew(rejected=token)
         try:
-            return self._business(method, params, body, token, operation, firmware_id)
+            return self._business(call, token)
         except _TokenExpired as exc:
             raise CredentialsRejected(
                 "EnOS rejected a freshly issued access token", code=TOKEN_EXPIRED
             ) from exc
 
-    def _business(
-        self,
-        method: str,
-        params: dict[str, str],
-        body: dict[str, Any] | None,
-        token: str,
-        operation: str,
-        firmware_id: str | None,
-    ) -> dict[str, Any]:
-        auth = EnosAuth(token, self.credentials.secret_key)
-        envelope = self._exchange(method, FIRMWARE_PATH, params, body, auth, operation, firmware_id)
+    def _business(self, call: Call, token: str) -> dict[str, Any]:
+        envelope = self._exchange(call, EnosAuth(token, self.credentials.secret_key))
         code = envelope["code"]
         if code == TOKEN_EXPIRED:
             raise _TokenExpired
@@ -198,7 +202,7 @@ class EnosClient:
 
     def _fetch_token(self, path: str, body: dict[str, Any]) -> tuple[str, int]:
         operation = "token_refresh" if "accessToken" in body else "token_get"
-        envelope = self._exchange("POST", path, None, body, None, operation, None)
+        envelope = self._exchange(Call("POST", path, operation, body=body))
         code = envelope["code"]
         if code != 0:
             raise _error_for(code, str(envelope.get("msg") or "token service error"), None)
@@ -212,31 +216,15 @@ class EnosClient:
             raise BadResponse("token service answer has a non-numeric expire") from exc
         return token, lifetime
 
-    def _exchange(
-        self,
-        method: str,
-        path: str,
-        params: dict[str, str] | None,
-        body: dict[str, Any] | None,
-        auth: EnosAuth | None,
-        operation: str,
-        firmware_id: str | None,
-    ) -> dict[str, Any]:
+    def _exchange(self, call: Call, auth: EnosAuth | None = None) -> dict[str, Any]:
         """One HTTP round trip: the parsed JSON envelope, or an EnosError. Logs one line."""
         started = time.monotonic()
         status: int | None = None
         envelope: dict[str, Any] = {}
         outcome = "ok"
         try:
-            data = (
-                json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-                if body is not None
-                else None
-            )
-            headers = {"Content-Type": "application/json;charset=UTF-8"} if data else {}
-            response = self._send(method, self._base + path, params, data, headers, auth)
-            status = response.status_code
-            envelope = self._parse(response)
+            status, content = self._send(call, auth)
+            envelope = self._parse(status, content)
             return envelope
         except EnosError as exc:
             outcome = type(exc).__name__
@@ -245,9 +233,9 @@ class EnosClient:
             logger.info(
                 "enos %s org=%s firmware=%s http=%s code=%s request_id=%s outcome=%s "
                 "duration_ms=%d",
-                operation,
+                call.operation,
                 self.credentials.label,
-                firmware_id if firmware_id is not None else "-",
+                call.subject if call.subject is not None else "-",
                 status if status is not None else "-",
                 envelope.get("code", "-"),
                 envelope.get("requestId") or "-",
@@ -255,23 +243,17 @@ class EnosClient:
                 (time.monotonic() - started) * 1000,
             )
 
-    def _send(
-        self,
-        method: str,
-        url: str,
-        params: dict[str, str] | None,
-        data: bytes | None,
-        headers: dict[str, str],
-        auth: EnosAuth | None,
-    ) -> requests.Response:
+    def _send(self, call: Call, auth: EnosAuth | None) -> tuple[int, bytes]:
+        """The HTTP status and the whole body (at most max_response_bytes) of one request."""
         timeout = (self._settings.connect_timeout, self._settings.read_timeout)
+        data = call.body_bytes()
         try:
             response = self._session.request(
-                method,
-                url,
-                params=params,
+                call.method,
+                self._base + call.path,
+                params=call.query,
                 data=data,
-                headers=headers,
+                headers={"Content-Type": "application/json;charset=UTF-8"} if data else {},
                 auth=auth,
                 timeout=timeout,
                 stream=True,
@@ -285,8 +267,7 @@ class EnosClient:
             raise Unreachable("TLS handshake with the EnOS gateway failed") from exc
         except requests.exceptions.RequestException as exc:
             raise Unreachable("the EnOS gateway could not be reached") from exc
-        response._content = self._read_capped(response)
-        return response
+        return response.status_code, self._read_capped(response)
 
     def _read_capped(self, response: requests.Response) -> bytes:
         cap = self._settings.max_response_bytes
@@ -309,10 +290,9 @@ class EnosClient:
         return b"".join(chunks)
 
     @staticmethod
-    def _parse(response: requests.Response) -> dict[str, Any]:
-        status = response.status_code
+    def _parse(status: int, content: bytes) -> dict[str, Any]:
         try:
-            envelope = json.loads(response.content)
+            envelope = json.loads(content)
         except ValueError:
             envelope = None
         code = _envelope_code(envelope)
