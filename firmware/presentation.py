@@ -10,14 +10,8 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
 from firmware.enos.types import FirmwareInfo, Page
+from firmware.languages import locale_name, name_in
 from firmware.services import Fetched
-
-LOCALE_NAMES = {
-    "en_US": _("English"),
-    "zh_CN": _("Simplified Chinese"),
-    "ja_JP": _("Japanese"),
-    "es_ES": _("Spanish"),
-}
 
 
 @dataclass(frozen=True)
@@ -68,7 +62,7 @@ class FirmwarePage:
     def other_names(self) -> list[Translation]:
         """The name's other translations, then its default value, leaving out what is shown."""
         names = [
-            Translation(locale, str(LOCALE_NAMES.get(locale, locale)), value)
+            Translation(locale, locale_name(locale), value)
             for locale, value in sorted(self.firmware.name.translations.items())
         ]
         if self.firmware.name.default:
@@ -91,7 +85,7 @@ class FirmwarePage:
 def display_name(firmware: FirmwareInfo, language: str) -> str | None:
     """The name in the viewer's language; failing that, any name is better than none."""
     fallback = next(iter(sorted(firmware.name.translations.values())), None)
-    return firmware.name.for_locale(language) or fallback
+    return name_in(firmware.name, language) or fallback
 
 
 @dataclass

@@ -109,12 +109,15 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [
-    ("en", _("English")),
-    ("zh-hans", _("Simplified Chinese")),
-    ("ja", _("Japanese")),
-    ("es", _("Spanish")),
+# The one list of the UI's languages: Django's code, the language's name, and the EnOS locale id
+# whose StringI18n values are shown in it. Everything else derives from this.
+UI_LANGUAGES = [
+    ("en", _("English"), "en_US"),
+    ("zh-hans", _("Simplified Chinese"), "zh_CN"),
+    ("ja", _("Japanese"), "ja_JP"),
+    ("es", _("Spanish"), "es_ES"),
 ]
+LANGUAGES = [(code, name) for code, name, _locale in UI_LANGUAGES]
 LOCALE_PATHS = [BASE_DIR / "firmware" / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True

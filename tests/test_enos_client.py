@@ -34,7 +34,7 @@ def test_signed_get_is_accepted_and_parsed(simulator):
     firmware = make_client(simulator.url).get_firmware(TURBINE)
     assert firmware.firmware_id == TURBINE
     assert firmware.version == "3.2.1"
-    assert firmware.name.for_locale("zh-hans") == "风机控制器"
+    assert firmware.name.for_locale("zh_CN") == "风机控制器"
     assert firmware.file_size == 52428800
     assert firmware.sign_method == "sha256"
     assert firmware.product_key is None
@@ -198,7 +198,7 @@ def test_log_line_per_call_without_secrets(simulator, caplog):
                 and f.description is None
                 and f.tags == {}
                 and f.max_allowed_for_verification is None
-                and f.name.for_locale("ja") == f.name.default
+                and f.name.for_locale("ja_JP") == f.name.default
             ),
         ),
         ("fw-no-name", lambda f: not f.name and f.file_size is None),
@@ -216,7 +216,7 @@ def test_log_line_per_call_without_secrets(simulator, caplog):
         (
             "fw-unicode-name",
             lambda f: (
-                f.name.for_locale("en") is None and f.name.for_locale("zh-hans") == "边缘网关固件"
+                f.name.for_locale("en_US") is None and f.name.for_locale("zh_CN") == "边缘网关固件"
             ),
         ),
     ],

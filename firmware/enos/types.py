@@ -7,23 +7,6 @@ from typing import Any
 
 from firmware.enos.errors import BadResponse
 
-# Django language codes -> the EnOS locale ids of the same language, best first.
-ENOS_LOCALES = {
-    "en": "en_US",
-    "zh-hans": "zh_CN",
-    "zh-cn": "zh_CN",
-    "ja": "ja_JP",
-    "es": "es_ES",
-}
-
-
-def _enos_locale(language_code: str) -> str:
-    code = language_code.lower().replace("_", "-")
-    if code in ENOS_LOCALES:
-        return ENOS_LOCALES[code]
-    language, _, region = code.partition("-")
-    return f"{language}_{region.upper()}" if region else ENOS_LOCALES.get(language, language)
-
 
 @dataclass(frozen=True)
 class I18nString:
@@ -49,9 +32,9 @@ class I18nString:
             default=str(default) if default not in (None, "") else None, translations=translations
         )
 
-    def for_locale(self, language_code: str) -> str | None:
-        """The value for a Django language code: exact locale, same language elsewhere, default."""
-        locale = _enos_locale(language_code)
+    def for_locale(self, locale: str) -> str | None:
+        """The value for an EnOS locale id (`zh_CN`): that locale, the same language in another
+        region, or the default value."""
         if locale in self.translations:
             return self.translations[locale]
         language = locale.split("_")[0].lower()
