@@ -58,7 +58,7 @@ class Org(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("org_detail", kwargs={"slug": self.slug})
+        return reverse("firmware:org_detail", kwargs={"slug": self.slug})
 
     def set_secret_key(self, secret_key: str) -> None:
         self.secret_key_encrypted = credentials.encrypt(secret_key)
@@ -94,5 +94,6 @@ class RecentlyViewed(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse(
-            "firmware_detail", kwargs={"slug": self.org.slug, "firmware_id": self.firmware_id}
+            "firmware:firmware_detail",
+            kwargs={"slug": self.org.slug, "firmware_id": self.firmware_id},
         )

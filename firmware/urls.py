@@ -2,6 +2,7 @@ from django.urls import path
 
 from firmware import views
 
+app_name = "firmware"
 urlpatterns = [
     path("", views.home, name="home"),
     path("find/", views.find_firmware, name="find_firmware"),

@@ -48,11 +48,13 @@ def find_firmware(request: HttpRequest) -> HttpResponse:
         return _home(request, orgs, form, status=400)
     firmware_id = form.cleaned_data["firmware_id"]
     if form.cleaned_data["org"]:
-        return redirect("firmware_detail", slug=form.cleaned_data["org"], firmware_id=firmware_id)
+        return redirect(
+            "firmware:firmware_detail", slug=form.cleaned_data["org"], firmware_id=firmware_id
+        )
     outcome = find_in_orgs(orgs, firmware_id)
     if len(outcome.matches) == 1 and not outcome.unasked:
         only = outcome.matches[0].org
-        return redirect("firmware_detail", slug=only.slug, firmware_id=firmware_id)
+        return redirect("firmware:firmware_detail", slug=only.slug, firmware_id=firmware_id)
     context = {
         "firmware_id": firmware_id,
         "outcome": outcome,

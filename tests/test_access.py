@@ -7,7 +7,7 @@ from tests.conftest import PASSWORD, make_org
 
 @pytest.mark.django_db
 def test_granted_user_sees_org_on_home_page(operator_client, org):
-    response = operator_client.get(reverse("home"))
+    response = operator_client.get(reverse("firmware:home"))
     assert response.status_code == 200
     assert org.name in response.content.decode()
     assert operator_client.get(org.get_absolute_url()).status_code == 200
@@ -26,7 +26,7 @@ def test_group_grant_lets_members_see_the_org(client, org, outsider, group):
 def test_outsider_gets_404_for_an_org_not_granted(client, org, outsider):
     client.force_login(outsider)
     assert client.get(org.get_absolute_url()).status_code == 404
-    assert org.name not in client.get(reverse("home")).content.decode()
+    assert org.name not in client.get(reverse("firmware:home")).content.decode()
 
 
 @pytest.mark.django_db
@@ -52,7 +52,7 @@ def test_disabled_org_is_hidden_even_when_granted(operator_client, org):
 
 @pytest.mark.django_db
 def test_anonymous_is_sent_to_login(client, org):
-    for url in (reverse("home"), org.get_absolute_url(), "/orgs/demo/firmware/fw-1/"):
+    for url in (reverse("firmware:home"), org.get_absolute_url(), "/orgs/demo/firmware/fw-1/"):
         response = client.get(url)
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("login") + "?next=")
@@ -61,7 +61,7 @@ def test_anonymous_is_sent_to_login(client, org):
 @pytest.mark.django_db
 def test_login_page_and_health_check_need_no_login(client):
     assert client.get(reverse("login")).status_code == 200
-    assert client.get(reverse("healthz")).status_code == 200
+    assert client.get(reverse("firmware:healthz")).status_code == 200
 
 
 @pytest.mark.django_db

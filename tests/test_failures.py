@@ -72,10 +72,10 @@ def test_every_surface_says_an_unreadable_secret_cannot_be_read(
     unreadable_org, granted, client, admin_client, simulator, caplog
 ):
     client.force_login(granted)
-    page = client.get(reverse("firmware_detail", args=["demo", "fw-turbine-ctrl-3.2.1"]))
+    page = client.get(reverse("firmware:firmware_detail", args=["demo", "fw-turbine-ctrl-3.2.1"]))
     assert page.status_code == 502
     assert "This organization&#x27;s credentials cannot be read" in page.content.decode()
-    found = client.get(reverse("find_firmware"), {"org": "", "firmware_id": "fw-x"})
+    found = client.get(reverse("firmware:find_firmware"), {"org": "", "firmware_id": "fw-x"})
     assert "its stored credentials cannot be read" in found.content.decode()
     changelist = reverse("admin:firmware_org_changelist")
     tested = admin_client.post(

@@ -21,7 +21,9 @@ def solar(simulator, granted):
 
 
 def find(client, firmware_id):
-    response = client.get(reverse("find_firmware"), {"org": "", "firmware_id": firmware_id})
+    response = client.get(
+        reverse("firmware:find_firmware"), {"org": "", "firmware_id": firmware_id}
+    )
     return response, text_of(response)
 
 
@@ -32,7 +34,7 @@ def words(page):
 
 @pytest.mark.django_db
 def test_home_form_offers_all_orgs(operator_client, solar):
-    page = text_of(operator_client.get(reverse("home")))
+    page = text_of(operator_client.get(reverse("firmware:home")))
     assert '<option value="" selected>All my organizations</option>' in page
 
 
@@ -54,7 +56,7 @@ def test_several_orgs_have_it_lists_the_matches(operator_client, solar, simulato
     assert "Turbine controller" in page
     zh = text_of(
         operator_client.get(
-            reverse("find_firmware"),
+            reverse("firmware:find_firmware"),
             {"org": "", "firmware_id": TURBINE},
             HTTP_ACCEPT_LANGUAGE="zh-hans",
         )

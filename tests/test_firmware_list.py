@@ -9,7 +9,7 @@ from tests.conftest import text_of
 from tests.demo_fixtures import DEMO_FIRMWARE as FIXTURES
 from tests.demo_fixtures import newest_first
 
-LIST_URL = reverse("firmware_list", kwargs={"slug": "demo"})
+LIST_URL = reverse("firmware:firmware_list", kwargs={"slug": "demo"})
 
 
 def listing(client, **params):
@@ -159,7 +159,9 @@ def test_invalid_filters_give_the_form_back_with_a_message(
 def test_opening_a_firmware_from_the_list_costs_no_second_call(operator_client, simulator):
     response, _ = listing(operator_client, page_size=10)
     for firmware_id in ids_on(response)[:3]:
-        detail = reverse("firmware_detail", kwargs={"slug": "demo", "firmware_id": firmware_id})
+        detail = reverse(
+            "firmware:firmware_detail", kwargs={"slug": "demo", "firmware_id": firmware_id}
+        )
         assert operator_client.get(detail).status_code == 200
     assert simulator.counters["search"] == 1
     assert simulator.counters["get"] == 0

@@ -16,7 +16,7 @@ LEGACY = "fw-legacy-inverter-1.0.4"
 
 
 def detail_url(firmware_id, slug="demo"):
-    return reverse("firmware_detail", kwargs={"slug": slug, "firmware_id": firmware_id})
+    return reverse("firmware:firmware_detail", kwargs={"slug": slug, "firmware_id": firmware_id})
 
 
 @pytest.mark.django_db
@@ -229,7 +229,7 @@ def test_the_name_shown_falls_back_to_any_name_when_the_language_has_none(operat
 @pytest.mark.django_db
 def test_find_form_trims_and_redirects_to_the_detail_url(operator_client, org):
     response = operator_client.get(
-        reverse("find_firmware"), {"org": org.slug, "firmware_id": f"  {TURBINE}\t"}
+        reverse("firmware:find_firmware"), {"org": org.slug, "firmware_id": f"  {TURBINE}\t"}
     )
     assert response.status_code == 302
     assert response["Location"] == detail_url(TURBINE)
@@ -245,7 +245,7 @@ def test_find_form_trims_and_redirects_to_the_detail_url(operator_client, org):
     ],
 )
 def test_find_form_bad_input_is_shown_back_with_a_message(operator_client, params, message):
-    response = operator_client.get(reverse("find_firmware"), params)
+    response = operator_client.get(reverse("firmware:find_firmware"), params)
     assert response.status_code == 400
     assert message in text_of(response)
 

@@ -63,12 +63,12 @@ def test_no_secret_token_or_signature_appears_anywhere(
 
     client.post(reverse("login"), {"username": "operator", "password": PASSWORD})
     pages = [
-        reverse("home"),
-        reverse("firmware_list", args=["demo"]) + "?q=turbine",
-        reverse("firmware_detail", args=["demo", TURBINE]),
-        reverse("firmware_detail", args=["bad", TURBINE]),
-        reverse("firmware_detail", args=["demo", "fw-nowhere"]),
-        reverse("find_firmware") + f"?org=&firmware_id={TURBINE}",
+        reverse("firmware:home"),
+        reverse("firmware:firmware_list", args=["demo"]) + "?q=turbine",
+        reverse("firmware:firmware_detail", args=["demo", TURBINE]),
+        reverse("firmware:firmware_detail", args=["bad", TURBINE]),
+        reverse("firmware:firmware_detail", args=["demo", "fw-nowhere"]),
+        reverse("firmware:find_firmware") + f"?org=&firmware_id={TURBINE}",
     ]
     for url in pages:
         texts.append(client.get(url).content.decode())
@@ -76,7 +76,9 @@ def test_no_secret_token_or_signature_appears_anywhere(
     texts.append(client.post(pages[2], follow=True).content.decode())
     simulator.fault = Fault("error_code", code=50000)
     texts.append(
-        client.get(reverse("firmware_detail", args=["demo", "fw-unverified"])).content.decode()
+        client.get(
+            reverse("firmware:firmware_detail", args=["demo", "fw-unverified"])
+        ).content.decode()
     )
     simulator.stop()
     texts.append(client.post(pages[2], follow=True).content.decode())

@@ -15,7 +15,7 @@ from firmware.page_cache import marker
 from tests.conftest import PASSWORD, text_of
 
 TURBINE = "fw-turbine-ctrl-3.2.1"
-DETAIL = reverse("firmware_detail", kwargs={"slug": "demo", "firmware_id": TURBINE})
+DETAIL = reverse("firmware:firmware_detail", kwargs={"slug": "demo", "firmware_id": TURBINE})
 
 
 def page_of(response) -> str:

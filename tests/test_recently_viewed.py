@@ -7,12 +7,12 @@ from firmware.models import RecentlyViewed
 
 
 def view(client, firmware_id):
-    url = reverse("firmware_detail", kwargs={"slug": "demo", "firmware_id": firmware_id})
+    url = reverse("firmware:firmware_detail", kwargs={"slug": "demo", "firmware_id": firmware_id})
     assert client.get(url).status_code == 200
 
 
 def recent_ids(client):
-    return [v.firmware_id for v in client.get(reverse("home")).context["recently_viewed"]]
+    return [v.firmware_id for v in client.get(reverse("firmware:home")).context["recently_viewed"]]
 
 
 @pytest.mark.django_db
@@ -20,7 +20,7 @@ def test_views_are_listed_newest_first_and_deduplicated(operator_client):
     for firmware_id in ["fw-unverified", "fw-turbine-ctrl-3.2.1", "fw-unverified"]:
         view(operator_client, firmware_id)
     assert recent_ids(operator_client) == ["fw-unverified", "fw-turbine-ctrl-3.2.1"]
-    page = operator_client.get(reverse("home")).content.decode()
+    page = operator_client.get(reverse("firmware:home")).content.decode()
     assert 'href="/orgs/demo/firmware/fw-turbine-ctrl-3.2.1/">Turbine controller</a>' in page
     assert '<span class="muted">3.2.1</span>' in page
 
@@ -52,7 +52,7 @@ def test_views_of_an_org_no_longer_granted_disappear(operator_client, org, opera
 
 @pytest.mark.django_db
 def test_failed_pages_are_not_remembered(operator_client):
-    url = reverse("firmware_detail", kwargs={"slug": "demo", "firmware_id": "fw-nowhere"})
+    url = reverse("firmware:firmware_detail", kwargs={"slug": "demo", "firmware_id": "fw-nowhere"})
     assert operator_client.get(url).status_code == 404
     assert recent_ids(operator_client) == []
 

@@ -42,7 +42,9 @@ def test_check_deploy_reports_no_issues_with_debug_off():
 
 @pytest.mark.django_db
 def test_pages_carry_security_headers_and_a_strict_csp(operator_client):
-    response = operator_client.get(reverse("firmware_detail", args=["demo", "fw-xss-tags"]))
+    response = operator_client.get(
+        reverse("firmware:firmware_detail", args=["demo", "fw-xss-tags"])
+    )
     csp = response["Content-Security-Policy"]
     directives = dict(part.strip().split(" ", 1) for part in csp.split(";"))
     assert directives["script-src"] == "'self'"

@@ -12,12 +12,12 @@ ADMIN_LOGIN = "admin-login"  # a redirect to /admin/login/?next=...
 
 # Route name -> expected answer to GET for (anonymous, outsider, granted).
 EXPECTED = {
-    "home": (LOGIN, 200, 200),
-    "find_firmware": (LOGIN, 400, 302),  # the outsider may not pick that org
-    "org_detail": (LOGIN, 404, 200),
-    "firmware_list": (LOGIN, 404, 200),
-    "firmware_detail": (LOGIN, 404, 200),
-    "healthz": (200, 200, 200),
+    "firmware:home": (LOGIN, 200, 200),
+    "firmware:find_firmware": (LOGIN, 400, 302),  # the outsider may not pick that org
+    "firmware:org_detail": (LOGIN, 404, 200),
+    "firmware:firmware_list": (LOGIN, 404, 200),
+    "firmware:firmware_detail": (LOGIN, 404, 200),
+    "firmware:healthz": (200, 200, 200),
     "login": (200, 200, 200),
     "logout": (LOGIN, 405, 405),  # logging out is a POST
     "password_change": (LOGIN, 200, 200),
@@ -26,7 +26,7 @@ EXPECTED = {
     "admin:login": (200, 200, 200),
     "admin:logout": (ADMIN_LOGIN, 302, 302),  # non-staff are sent to the admin index
 }
-QUERY = {"find_firmware": f"?org=demo&firmware_id={TURBINE}"}
+QUERY = {"firmware:find_firmware": f"?org=demo&firmware_id={TURBINE}"}
 
 
 def patterns(resolvers, prefix="", namespace=""):
