@@ -18,4 +18,7 @@ def enos_error_response(
         "failure": failure,
         "advice": failure.advice_for(org.name),
     }
-    return render(request, "firmware/enos_error.html", context, status=failure.status)
+    response = render(request, "firmware/enos_error.html", context, status=failure.status)
+    if failure.retry_after is not None:
+        response["Retry-After"] = str(failure.retry_after)
+    return response

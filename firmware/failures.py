@@ -1,6 +1,7 @@
 """Every failure a service can raise, described once for every surface (pages, find, admin, CLI,
 the API): its kind, HTTP status, wording, and what EnOS support asks for. No HTML here."""
 
+import math
 from dataclasses import dataclass
 
 from django.utils.functional import Promise
@@ -8,10 +9,12 @@ from django.utils.translation import gettext_lazy as _
 
 from firmware.enos.errors import (
     BadResponse,
+    Busy,
     CredentialsRejected,
     CredentialsUnreadable,
     EnosError,
     NotFound,
+    RateLimited,
     Unreachable,
     UpstreamError,
     UpstreamTimeout,
@@ -88,6 +91,26 @@ KINDS: dict[type[EnosError], Kind] = {
         ),
         _("EnOS sent an unreadable answer"),
     ),
+    RateLimited: Kind(
+        "rate_limited",
+        503,
+        _("EnOS is rate-limiting this organization"),
+        _(
+            "EnOS asked fwportal to slow down its calls for %(org)s. Try again in %(seconds)s "
+            "seconds."
+        ),
+        _("EnOS is rate-limiting it"),
+    ),
+    Busy: Kind(
+        "busy",
+        503,
+        _("EnOS is busy for this organization"),
+        _(
+            "fwportal is already waiting for several answers from the EnOS gateway of %(org)s. "
+            "Try again in a moment."
+        ),
+        _("EnOS is busy"),
+    ),
     UpstreamError: UPSTREAM,
     EnosError: UPSTREAM,
 }
@@ -101,13 +124,14 @@ class Failure:
     message: str  # the client's own words, in English, never holding a secret
     code: int | None = None
     request_id: str | None = None
+    retry_after: int | None = None  # seconds, when EnOS asked fwportal to wait
 
     @property
     def status(self) -> int:
         return self.kind.status
 
     def advice_for(self, org_name: str) -> str:
-        return str(self.kind.advice) % {"org": org_name}
+        return str(self.kind.advice) % {"org": org_name, "seconds": self.retry_after}
 
     @property
     def reason(self) -> str:
@@ -121,4 +145,5 @@ class Failure:
 
 def describe(exc: EnosError) -> Failure:
     kind = next(kind for cls, kind in KINDS.items() if isinstance(exc, cls))
-    return Failure(kind, exc.message, exc.code, exc.request_id)
+    retry_after = math.ceil(exc.retry_after) if isinstance(exc, RateLimited) else None
+    return Failure(kind, exc.message, exc.code, exc.request_id, retry_after)

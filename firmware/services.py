@@ -16,12 +16,15 @@ from firmware.credentials import UndecryptableSecret
 from firmware.enos.client import MAX_PAGE_SIZE, ClientSettings, EnosClient, OrgCredentials
 from firmware.enos.errors import (
     BadResponse,
+    Busy,
     CredentialsUnreadable,
+    RateLimited,
     Unreachable,
     UpstreamError,
     UpstreamTimeout,
 )
 from firmware.enos.single_flight import run_once
+from firmware.enos.transport import Limits
 from firmware.enos.types import FirmwareInfo, Page
 from firmware.models import Org
 from firmware.search import FirmwareFilters
@@ -33,7 +36,7 @@ DEFAULT_PAGE_SIZE = 50  # what EnOS advises at most; lists show this many unless
 NO_FILTERS = FirmwareFilters()
 
 # EnOS failures after which the last good copy is worth showing.
-OUTAGES = (Unreachable, UpstreamTimeout, UpstreamError, BadResponse)
+OUTAGES = (Unreachable, UpstreamTimeout, UpstreamError, BadResponse, Busy, RateLimited)
 
 
 @dataclass(frozen=True)
@@ -66,13 +69,23 @@ def client_for(org: Org) -> EnosClient:
     return EnosClient(
         credentials,
         cache=cache,
-        settings=ClientSettings(
+        settings=client_settings(),
+    )
+
+
+def client_settings() -> ClientSettings:
+    return ClientSettings(
+        limits=Limits(
             connect_timeout=settings.ENOS_CONNECT_TIMEOUT,
             read_timeout=settings.ENOS_READ_TIMEOUT,
+            total_timeout=settings.ENOS_TOTAL_TIMEOUT,
             max_response_bytes=settings.ENOS_MAX_RESPONSE_BYTES,
             pool_size=settings.ENOS_POOL_SIZE,
-            token_renew_margin=settings.ENOS_TOKEN_RENEW_MARGIN,
         ),
+        token_renew_margin=settings.ENOS_TOKEN_RENEW_MARGIN,
+        max_calls_per_org=settings.ENOS_MAX_CALLS_PER_ORG,
+        slot_wait_seconds=settings.ENOS_SLOT_WAIT_SECONDS,
+        failure_seconds=settings.ENOS_FAILURE_SECONDS,
     )
 
 
@@ -193,5 +206,8 @@ def _single_flight(key: str, fetch: Callable[[], T], refresh: bool) -> Fetched[T
         key,
         ready=cached_result,
         produce=fetch_and_remember,
-        lock_seconds=settings.ENOS_CONNECT_TIMEOUT + settings.ENOS_READ_TIMEOUT + 1,
+        # A fetch may wait for a token, then make its own call.
+        wait_seconds=2 * settings.ENOS_TOTAL_TIMEOUT,
+        failure_seconds=settings.ENOS_FAILURE_SECONDS,
+        retry_failed=refresh,
     )

@@ -182,9 +182,18 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
     ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if AXES_IPWARE_PROXY_COUNT else ("REMOTE_ADDR",)
 )
 
-# EnOS client: (connect, read) timeouts in seconds, a cap on response size, connection pool size.
+# EnOS client: (connect, read) timeouts in seconds, the total deadline of one call (connect,
+# headers and body, however slowly they arrive), a cap on response size, connection pool size.
 ENOS_CONNECT_TIMEOUT = env.float("ENOS_CONNECT_TIMEOUT", default=3.05)
 ENOS_READ_TIMEOUT = env.float("ENOS_READ_TIMEOUT", default=10.0)
+ENOS_TOTAL_TIMEOUT = env.float("ENOS_TOTAL_TIMEOUT", default=15.0)
+# At most this many EnOS calls to one org at once in each process (a bulkhead: one slow org
+# cannot take every thread); a call waits ENOS_SLOT_WAIT_SECONDS at most for a free slot, then
+# its request gets the last good copy or a prompt 503 saying EnOS is busy.
+ENOS_MAX_CALLS_PER_ORG = env.int("ENOS_MAX_CALLS_PER_ORG", default=4)
+ENOS_SLOT_WAIT_SECONDS = env.float("ENOS_SLOT_WAIT_SECONDS", default=0.5)
+# A failed EnOS call is the answer to everyone who asks the same within this many seconds.
+ENOS_FAILURE_SECONDS = env.float("ENOS_FAILURE_SECONDS", default=5.0)
 ENOS_MAX_RESPONSE_BYTES = env.int("ENOS_MAX_RESPONSE_BYTES", default=5 * 1024 * 1024)
 ENOS_POOL_SIZE = env.int("ENOS_POOL_SIZE", default=16)
 # Renew an access token this many seconds before EnOS says it expires.
@@ -198,7 +207,7 @@ FIRMWARE_STALE_SECONDS = env.int("FIRMWARE_STALE_SECONDS", default=24 * 3600)
 ACCESS_CACHE_SECONDS = env.int("ACCESS_CACHE_SECONDS", default=10)
 # Finding a firmware id in every org: how many orgs are asked at once, and how long each may take.
 FIND_MAX_WORKERS = env.int("FIND_MAX_WORKERS", default=8)
-FIND_ORG_TIMEOUT = env.float("FIND_ORG_TIMEOUT", default=ENOS_CONNECT_TIMEOUT + ENOS_READ_TIMEOUT)
+FIND_ORG_TIMEOUT = env.float("FIND_ORG_TIMEOUT", default=ENOS_TOTAL_TIMEOUT)
 
 LOGGING = {
     "version": 1,

@@ -18,16 +18,17 @@ from firmware.enos.errors import (
     UpstreamTimeout,
 )
 from firmware.enos.simulator import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_ORG_ID, Fault
+from firmware.enos.transport import Limits
 
 TURBINE = "fw-turbine-ctrl-3.2.1"
 
 
-def make_client(url, *, secret=DEMO_APP_SECRET, access_key=DEMO_APP_KEY, **settings):
+def make_client(url, *, secret=DEMO_APP_SECRET, access_key=DEMO_APP_KEY, **limits):
     credentials = OrgCredentials(
         label="demo", gateway_url=url, org_id=DEMO_ORG_ID, access_key=access_key, secret_key=secret
     )
-    options = {"connect_timeout": 1.0, "read_timeout": 2.0, **settings}
-    return EnosClient(credentials, cache=cache, settings=ClientSettings(**options))
+    options = {"connect_timeout": 1.0, "read_timeout": 2.0, "total_timeout": 4.0, **limits}
+    return EnosClient(credentials, cache=cache, settings=ClientSettings(limits=Limits(**options)))
 
 
 def test_signed_get_is_accepted_and_parsed(simulator):

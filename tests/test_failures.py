@@ -22,7 +22,8 @@ ERROR_CLASSES = [
 def test_every_enos_error_has_its_own_kind_subclasses_included(error):
     assert error in KINDS, f"{error.__name__} falls back to another kind"
     subclass = type(f"Special{error.__name__}", (error,), {})
-    assert describe(subclass("x")).kind is KINDS[error]
+    fields = {"retry_after": 1} if issubclass(error, errors.RateLimited) else {}
+    assert describe(subclass("x", **fields)).kind is KINDS[error]
 
 
 @pytest.mark.parametrize(
@@ -35,6 +36,7 @@ def test_every_enos_error_has_its_own_kind_subclasses_included(error):
         (errors.BadResponse, "bad_response", 502),
         (errors.UpstreamTimeout, "timeout", 504),
         (errors.Unreachable, "unreachable", 503),
+        (errors.Busy, "busy", 503),
     ],
 )
 def test_failure_kind_and_status(error, kind, status):
@@ -47,6 +49,14 @@ def test_failure_keeps_what_enos_support_asks_for():
     assert (failure.code, failure.request_id, failure.message) == (31500, "r-1", "quota exceeded")
     assert failure.reason == "EnOS 31500: quota exceeded"
     assert describe(errors.Unreachable("no route")).reason == "no route"
+
+
+def test_rate_limiting_says_when_to_try_again():
+    failure = describe(errors.RateLimited("429", retry_after=7.2))
+    assert (failure.kind.name, failure.status, failure.retry_after) == ("rate_limited", 503, 8)
+    assert failure.advice_for("Acme") == (
+        "EnOS asked fwportal to slow down its calls for Acme. Try again in 8 seconds."
+    )
 
 
 def test_an_unreadable_secret_is_explained_for_admins():

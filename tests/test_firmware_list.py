@@ -170,6 +170,7 @@ def test_opening_a_firmware_from_the_list_costs_no_second_call(operator_client, 
 @pytest.mark.django_db
 def test_list_errors_are_error_pages(operator_client, simulator, settings):
     settings.ENOS_READ_TIMEOUT = 0.5
+    settings.ENOS_FAILURE_SECONDS = 0  # each failure asks EnOS again
     simulator.fault = Fault("slow", delay=2)
     assert listing(operator_client)[0].status_code == 504
     simulator.fault = Fault("http500")

@@ -85,7 +85,8 @@ def test_without_a_last_good_copy_the_outage_is_raised(org, simulator):
 
 
 @pytest.mark.django_db
-def test_not_found_is_never_hidden_by_a_stale_copy(org, simulator):
+def test_not_found_is_never_hidden_by_a_stale_copy(org, simulator, settings):
+    settings.ENOS_FAILURE_SECONDS = 0  # ask again at once
     with pytest.raises(NotFound):
         services.get_firmware(org, "no-such-firmware")
     simulator.fault = Fault("error_code", code=50000)

@@ -83,7 +83,8 @@ class TokenProvider:
         access_key: str,
         secret_key: str,
         renew_margin: float,
-        lock_seconds: float = 15,
+        wait_seconds: float,
+        failure_seconds: float,
     ):
         self._cache = cache
         self._cache_key = cache_key
@@ -91,7 +92,8 @@ class TokenProvider:
         self._access_key = access_key
         self._secret_key = secret_key
         self._renew_margin = renew_margin
-        self._lock_seconds = lock_seconds
+        self._wait_seconds = wait_seconds
+        self._failure_seconds = failure_seconds
 
     def token(self) -> str:
         def usable() -> str | None:
@@ -124,7 +126,8 @@ class TokenProvider:
             self._cache_key,
             ready=ready,
             produce=obtain,
-            lock_seconds=self._lock_seconds,
+            wait_seconds=self._wait_seconds,
+            failure_seconds=self._failure_seconds,
         )
 
     def _obtain(self, refresh_from: CachedToken | None, attempt: int = 1) -> CachedToken:

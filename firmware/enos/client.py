@@ -1,30 +1,24 @@
 """EnosClient: the one way fwportal talks to an EnOS API gateway."""
 
 import hashlib
-import json
 import logging
 import threading
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ReadTimeoutError
-from urllib3.util.retry import Retry
 
 from firmware.enos.auth import EnosAuth, TokenCache, TokenProvider
 from firmware.enos.errors import (
     BadResponse,
+    Busy,
     CredentialsRejected,
     EnosError,
     NotFound,
-    Unreachable,
+    RateLimited,
     UpstreamError,
-    UpstreamTimeout,
 )
-from firmware.enos.types import FirmwareInfo, Page
+from firmware.enos.transport import Call, Limits, exchange
+from firmware.enos.types import COUNT_RANGE, FirmwareInfo, Page, bounded_int
 
 logger = logging.getLogger(__name__)
 
@@ -49,57 +43,34 @@ class OrgCredentials:
 
 @dataclass(frozen=True)
 class ClientSettings:
-    connect_timeout: float = 3.05
-    read_timeout: float = 10.0
-    max_response_bytes: int = 5 * 1024 * 1024
-    pool_size: int = 16
+    limits: Limits = field(default_factory=Limits)
     token_renew_margin: float = 300
-
-
-@dataclass(frozen=True)
-class Call:
-    """One request to the gateway: what is sent, and the operation name and subject (a firmware
-    id) that its log line carries."""
-
-    method: str
-    path: str
-    operation: str
-    query: Mapping[str, str] = field(default_factory=dict)
-    body: Mapping[str, Any] | None = None
-    subject: str | None = None
-
-    def body_bytes(self) -> bytes | None:
-        """The JSON body exactly as sent and signed."""
-        if self.body is None:
-            return None
-        return json.dumps(self.body, separators=(",", ":"), ensure_ascii=False).encode()
+    # In flight at once to one org, per process, so one org cannot take every thread; a call
+    # waits at most `slot_wait_seconds` for a slot, then is turned away (Busy).
+    max_calls_per_org: int = 4
+    slot_wait_seconds: float = 0.5
+    failure_seconds: float = 5  # a failed call is the answer for this long, to all who ask
 
 
 class _TokenExpired(Exception):
     """A business call was answered with 1203; the caller renews the token and retries once."""
 
 
-_sessions: dict[tuple[str, int], requests.Session] = {}
-_sessions_lock = threading.Lock()
+# Token lifetimes outside this range are clamped: a gateway's "expire" cannot make fwportal keep
+# a token for ever (nor pass an absurd timeout to the cache).
+TOKEN_LIFETIME_RANGE = (1, 24 * 3600)
+EXPIRE_RANGE = (-(2**63), 2**63)  # any whole number EnOS may send; clamped above
+
+_in_flight: dict[str, threading.BoundedSemaphore] = {}
+_in_flight_lock = threading.Lock()
 
 
-def _session_for(gateway_url: str, pool_size: int) -> requests.Session:
-    """One pooled keep-alive session per gateway, shared by every org on it."""
-    key = (gateway_url, pool_size)
-    with _sessions_lock:
-        session = _sessions.get(key)
-        if session is None:
-            # Only connection failures are retried: nothing was sent, so a retry is always safe.
-            retry = Retry(
-                total=2, connect=2, read=False, status=0, other=0, redirect=0, backoff_factor=0.1
-            )
-            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=retry)
-            session = requests.Session()
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
-            session.headers["User-Agent"] = "fwportal"
-            _sessions[key] = session
-        return session
+def _org_slots(key: str, size: int) -> threading.BoundedSemaphore:
+    with _in_flight_lock:
+        slots = _in_flight.get(key)
+        if slots is None:
+            slots = _in_flight[key] = threading.BoundedSemaphore(size)
+        return slots
 
 
 def _error_for(code: int | None, message: str, request_id: str | None) -> EnosError:
@@ -110,19 +81,6 @@ def _error_for(code: int | None, message: str, request_id: str | None) -> EnosEr
     return UpstreamError(message, code=code, request_id=request_id)
 
 
-def _envelope_code(envelope: Any) -> int | None:
-    """EnOS's result code, from `code` (business APIs) or `status` (token service)."""
-    if not isinstance(envelope, dict):
-        return None
-    for name in ("code", "status"):
-        value = envelope.get(name)
-        if isinstance(value, str) and value.lstrip("-").isdigit():
-            return int(value)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    return None
-
-
 class EnosClient:
     """Calls one org's EnOS APIs: token service, Get Firmware File, Search Firmware File."""
 
@@ -130,10 +88,13 @@ class EnosClient:
         self.credentials = credentials
         self._settings = settings
         self._base = credentials.gateway_url.rstrip("/")
-        self._session = _session_for(self._base, settings.pool_size)
+        self._cache = cache
         token_key = hashlib.sha256(
             f"{self._base}\n{credentials.access_key}\n{credentials.secret_key}".encode()
         ).hexdigest()
+        org_key = f"{self._base}\n{credentials.org_id}\n{credentials.access_key}"
+        self._slots = _org_slots(org_key, settings.max_calls_per_org)
+        self._rate_limit_key = "enos-rate-limited:" + hashlib.sha256(org_key.encode()).hexdigest()
         self._tokens = TokenProvider(
             cache=cache,
             cache_key=f"enos-token:{token_key}",
@@ -141,6 +102,8 @@ class EnosClient:
             access_key=credentials.access_key,
             secret_key=credentials.secret_key,
             renew_margin=settings.token_renew_margin,
+            wait_seconds=settings.limits.total_timeout,
+            failure_seconds=settings.failure_seconds,
         )
 
     def check_credentials(self) -> None:
@@ -163,10 +126,12 @@ class EnosClient:
         pagination = envelope.get("pagination")
         if not isinstance(data, list) or not isinstance(pagination, dict):
             raise BadResponse("search answer has no data list or pagination", request_id=request_id)
-        try:
-            total = int(pagination.get("totalSize", len(data)))
-        except (TypeError, ValueError) as exc:
-            raise BadResponse("search pagination is not numeric", request_id=request_id) from exc
+        total = bounded_int(
+            pagination.get("totalSize", len(data)),
+            "search field pagination.totalSize",
+            COUNT_RANGE,
+            request_id,
+        )
         return Page(
             items=[FirmwareInfo.from_api(item, request_id=request_id) for item in data],
             page_no=page,
@@ -210,22 +175,33 @@ class EnosClient:
         token = data.get("accessToken") if isinstance(data, dict) else None
         if not isinstance(token, str) or not token:
             raise BadResponse("token service answer has no accessToken")
-        try:
-            lifetime = int(data.get("expire", 7200))
-        except (TypeError, ValueError) as exc:
-            raise BadResponse("token service answer has a non-numeric expire") from exc
-        return token, lifetime
+        lifetime = bounded_int(data.get("expire", 7200), "token field expire", EXPIRE_RANGE, None)
+        low, high = TOKEN_LIFETIME_RANGE
+        return token, min(max(lifetime, low), high)
 
     def _exchange(self, call: Call, auth: EnosAuth | None = None) -> dict[str, Any]:
-        """One HTTP round trip: the parsed JSON envelope, or an EnosError. Logs one line."""
+        """One HTTP round trip: the checked JSON envelope, or an EnosError. Logs one line."""
         started = time.monotonic()
         status: int | None = None
         envelope: dict[str, Any] = {}
         outcome = "ok"
         try:
-            status, content = self._send(call, auth)
-            envelope = self._parse(status, content)
+            self._wait_for_rate_limit()
+            if not self._slots.acquire(timeout=self._settings.slot_wait_seconds):
+                raise Busy(
+                    f"{self._settings.max_calls_per_org} calls to this org's EnOS gateway are "
+                    "already in flight"
+                )
+            try:
+                answer = exchange(self._base, call, auth, self._settings.limits)
+            finally:
+                self._slots.release()
+            status, envelope = answer.status, answer.envelope
             return envelope
+        except RateLimited as exc:
+            outcome = type(exc).__name__
+            self._cache.set(self._rate_limit_key, time.time() + exc.retry_after, exc.retry_after)
+            raise
         except EnosError as exc:
             outcome = type(exc).__name__
             raise
@@ -243,63 +219,10 @@ class EnosClient:
                 (time.monotonic() - started) * 1000,
             )
 
-    def _send(self, call: Call, auth: EnosAuth | None) -> tuple[int, bytes]:
-        """The HTTP status and the whole body (at most max_response_bytes) of one request."""
-        timeout = (self._settings.connect_timeout, self._settings.read_timeout)
-        data = call.body_bytes()
-        try:
-            response = self._session.request(
-                call.method,
-                self._base + call.path,
-                params=call.query,
-                data=data,
-                headers={"Content-Type": "application/json;charset=UTF-8"} if data else {},
-                auth=auth,
-                timeout=timeout,
-                stream=True,
-                allow_redirects=False,
+    def _wait_for_rate_limit(self) -> None:
+        """Honour an earlier 429 of this org (in any process) without calling EnOS."""
+        not_before = self._cache.get(self._rate_limit_key)
+        if not_before is not None and (seconds := not_before - time.time()) > 0:
+            raise RateLimited(
+                f"EnOS asked fwportal to wait; next try in {seconds:.0f} s", retry_after=seconds
             )
-        except requests.exceptions.ConnectTimeout as exc:
-            raise Unreachable(f"no connection to the EnOS gateway within {timeout[0]} s") from exc
-        except requests.exceptions.ReadTimeout as exc:
-            raise UpstreamTimeout(f"EnOS did not answer within {timeout[1]} s") from exc
-        except requests.exceptions.SSLError as exc:
-            raise Unreachable("TLS handshake with the EnOS gateway failed") from exc
-        except requests.exceptions.RequestException as exc:
-            raise Unreachable("the EnOS gateway could not be reached") from exc
-        return response.status_code, self._read_capped(response)
-
-    def _read_capped(self, response: requests.Response) -> bytes:
-        cap = self._settings.max_response_bytes
-        chunks: list[bytes] = []
-        size = 0
-        try:
-            for chunk in response.iter_content(64 * 1024):
-                size += len(chunk)
-                if size > cap:
-                    raise BadResponse(f"EnOS answer is larger than {cap} bytes")
-                chunks.append(chunk)
-        except requests.exceptions.ConnectionError as exc:
-            if exc.args and isinstance(exc.args[0], ReadTimeoutError):
-                raise UpstreamTimeout("EnOS stopped sending its answer") from exc
-            raise Unreachable("the EnOS gateway dropped the connection") from exc
-        except requests.exceptions.RequestException as exc:
-            raise Unreachable("the EnOS gateway dropped the connection") from exc
-        finally:
-            response.close()
-        return b"".join(chunks)
-
-    @staticmethod
-    def _parse(status: int, content: bytes) -> dict[str, Any]:
-        try:
-            envelope = json.loads(content)
-        except ValueError:
-            envelope = None
-        code = _envelope_code(envelope)
-        if code is not None:
-            return {**envelope, "code": code}
-        if status >= 500:
-            raise UpstreamError(f"EnOS answered HTTP {status}")
-        if status in (401, 403):
-            raise CredentialsRejected(f"EnOS refused the request (HTTP {status})")
-        raise BadResponse(f"EnOS answered HTTP {status} with no EnOS JSON envelope")

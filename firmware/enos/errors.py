@@ -10,6 +10,17 @@ class EnosError(Exception):
         self.code = code
         self.request_id = request_id
 
+    def __reduce__(self):
+        # Shared through the cache with whoever waited on the call; keyword fields included.
+        return _rebuild, (type(self), self.message, self.__dict__)
+
+
+def _rebuild(cls: type[EnosError], message: str, state: dict) -> EnosError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
+
 
 class NotFound(EnosError):
     """EnOS says the firmware does not exist (code 24404)."""
@@ -37,3 +48,15 @@ class Unreachable(EnosError):
 
 class BadResponse(EnosError):
     """EnOS answered something that is not the documented JSON envelope."""
+
+
+class RateLimited(EnosError):
+    """EnOS answered 429: no call for this org before `retry_after` seconds have passed."""
+
+    def __init__(self, message: str, *, retry_after: float, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class Busy(EnosError):
+    """fwportal already has as many calls to this org's gateway in flight as it allows."""

@@ -1,5 +1,6 @@
 """One producer at a time per key: threads of a process wait on a lock, processes on a cache lock
-(shared when the cache is Redis); waiters take what the producer left in the cache."""
+(shared when the cache is shared); waiters take what the producer left in the cache, a value or
+a failure, and never wait longer than the producer itself may take."""
 
 import threading
 import time
@@ -7,11 +8,15 @@ from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 from weakref import WeakValueDictionary
 
+from firmware.enos.errors import Busy, EnosError, UpstreamTimeout
+
 T = TypeVar("T")
 POLL_SECONDS = 0.05
 
 
 class LockCache(Protocol):
+    def get(self, key: str, default: Any = None) -> Any: ...
+    def set(self, key: str, value: Any, timeout: float | None = None) -> None: ...
     def add(self, key: str, value: Any, timeout: float | None = None) -> bool: ...
     def delete(self, key: str) -> Any: ...
 
@@ -34,28 +39,62 @@ def run_once(
     *,
     ready: Callable[[], T | None],
     produce: Callable[[], T],
-    lock_seconds: float,
+    wait_seconds: float,
+    failure_seconds: float,
+    retry_failed: bool = False,
 ) -> T:
     """`ready()` when someone already produced it, else `produce()` by one caller at a time.
 
-    A producer that holds the cache lock longer than `lock_seconds` (it hung or died) is
-    given up on, and the waiter produces itself.
+    A failure of `produce()` (an EnosError) is kept for `failure_seconds` and raised to everyone
+    who waited on it or asks within that time, without producing again; Busy is not kept (it is
+    this process's own crowding, not an answer). Waiting for another producer ends after
+    `wait_seconds` (the longest a producer may take) with UpstreamTimeout; a producer that died
+    holding the cache lock leaves it to expire after that time. `retry_failed` (someone asked
+    explicitly, as Refresh does) produces again even when a failure is kept.
     """
-    with _local_lock(key):
+    failure_key = f"{key}:failed"
+
+    def settled() -> T | None:
         value = ready()
         if value is not None:
             return value
+        failure = None if retry_failed else cache.get(failure_key)
+        if failure is not None:
+            raise failure
+        return None
+
+    deadline = time.monotonic() + wait_seconds
+    local = _local_lock(key)
+    if not local.acquire(timeout=wait_seconds):
+        raise _waited(wait_seconds)
+    try:
+        value = settled()
+        if value is not None:
+            return value
         lock_key = f"{key}:lock"
-        deadline = time.monotonic() + lock_seconds
-        while not cache.add(lock_key, 1, timeout=lock_seconds):
-            value = ready()
+        while not cache.add(lock_key, 1, timeout=wait_seconds):
+            value = settled()
             if value is not None:
                 return value
             if time.monotonic() > deadline:
-                break
+                raise _waited(wait_seconds)
             time.sleep(POLL_SECONDS)
         try:
-            value = ready()
-            return value if value is not None else produce()
+            value = settled()
+            if value is not None:
+                return value
+            try:
+                return produce()
+            except Busy:
+                raise
+            except EnosError as exc:
+                cache.set(failure_key, exc, timeout=failure_seconds)
+                raise
         finally:
             cache.delete(lock_key)
+    finally:
+        local.release()
+
+
+def _waited(seconds: float) -> UpstreamTimeout:
+    return UpstreamTimeout(f"another request's call to EnOS did not finish within {seconds:g} s")

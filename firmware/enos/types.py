@@ -1,11 +1,148 @@
-"""FirmwareInfo and friends, parsed tolerantly from EnOS JSON (any field may be missing or null)."""
+"""FirmwareInfo and friends, parsed from EnOS JSON: any field may be missing or null (None), but a
+value that is there must make sense, or the answer is a BadResponse naming the field. Every text
+is cleaned of what no page or database can hold and capped in size, so one answer cannot bloat a
+worker."""
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from firmware.enos.errors import BadResponse
+
+TEXT_CAP = 1024  # names, versions, checksums, tags, file identifiers: characters
+DESCRIPTION_CAP = 64 * 1024
+ID_CAP = 256
+MAX_TRANSLATIONS = 50
+MAX_TAGS = 200
+FILE_SIZE_RANGE = (0, 2**53)
+COUNT_RANGE = (0, 10**9)
+MILLIS_RANGE = (0, 253402300799999)  # up to the end of year 9999
+LOCALE_PATTERN = re.compile(r"[A-Za-z]{2,8}([_-][A-Za-z0-9]{1,8}){0,3}")
+# NUL (PostgreSQL refuses it in text) and the other C0 controls but tab and newlines.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+
+
+def clean_text(value: str) -> str:
+    """Text any page, log or database can hold: no NUL or control characters, no lone
+    surrogates (which cannot be encoded as UTF-8)."""
+    return _SURROGATES.sub("\ufffd", _CONTROLS.sub("", value))
+
+
+class Fields:
+    """Reads one JSON object from EnOS; `what` names it in errors ("FirmwareInfo")."""
+
+    def __init__(self, data: Any, what: str, request_id: str | None = None):
+        if not isinstance(data, dict):
+            raise BadResponse(f"{what} is not a JSON object", request_id=request_id)
+        self.data = data
+        self.what = what
+        self.request_id = request_id
+
+    def bad(self, name: str, why: str) -> BadResponse:
+        return BadResponse(f"{self.what} field {name} {why}", request_id=self.request_id)
+
+    def text(self, name: str, cap: int = TEXT_CAP) -> str | None:
+        value, _truncated = self.long_text(name, cap)
+        return value
+
+    def long_text(self, name: str, cap: int) -> tuple[str | None, bool]:
+        """The text and whether it was cut at `cap` characters."""
+        value = self.data.get(name)
+        if value is None:
+            return None, False
+        text = _scalar_text(value)
+        if text is None:
+            raise self.bad(name, "is not text")
+        text = clean_text(text)
+        return text[:cap], len(text) > cap
+
+    def identifier(self, name: str) -> str:
+        value = self.text(name, ID_CAP + 1)
+        if not value:
+            raise self.bad(name, "is missing")
+        if len(value) > ID_CAP:
+            raise self.bad(name, f"is longer than {ID_CAP} characters")
+        return value
+
+    def integer(self, name: str, bounds: tuple[int, int] = COUNT_RANGE) -> int | None:
+        value = self.data.get(name)
+        if value is None or value == "":
+            return None
+        return bounded_int(value, f"{self.what} field {name}", bounds, self.request_id)
+
+    def boolean(self, name: str) -> bool | None:
+        value = self.data.get(name)
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise self.bad(name, "is not true or false")
+
+    def millis(self, name: str) -> datetime | None:
+        millis = self.integer(name, MILLIS_RANGE)
+        return None if millis is None else datetime.fromtimestamp(millis / 1000, tz=UTC)
+
+    def i18n(self, name: str) -> "I18nString":
+        value = self.data.get(name)
+        if value is None or isinstance(value, str):
+            return I18nString(default=clean_text(value)[:TEXT_CAP] or None if value else None)
+        names = Fields(value, f"{self.what} field {name}", self.request_id)
+        translations = names.data.get("i18nValue")
+        if translations is not None and not isinstance(translations, dict):
+            raise names.bad("i18nValue", "is not a JSON object")
+        return I18nString(
+            default=names.text("defaultValue") or None,
+            translations=_text_map(translations or {}, MAX_TRANSLATIONS, names, "i18nValue"),
+        )
+
+    def text_map(self, name: str, limit: int) -> dict[str, str]:
+        value = self.data.get(name)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.bad(name, "is not a JSON object")
+        return _text_map(value, limit, self, name)
+
+
+def _scalar_text(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
+        return str(value)
+    return None
+
+
+def _text_map(value: dict, limit: int, fields: Fields, name: str) -> dict[str, str]:
+    """A map of texts (tags, translations): scalars as text, null as "", at most `limit`."""
+    result: dict[str, str] = {}
+    for key, item in list(value.items())[:limit]:
+        text = "" if item is None else _scalar_text(item)
+        if text is None:
+            raise fields.bad(name, f"holds a value for {clean_text(key)[:40]!r} that is not text")
+        result[clean_text(key)[:TEXT_CAP]] = clean_text(text)[:TEXT_CAP]
+    return result
+
+
+def bounded_int(value: Any, what: str, bounds: tuple[int, int], request_id: str | None) -> int:
+    """An integer within `bounds` from a JSON number or a numeric string, else BadResponse."""
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif (isinstance(value, float) and math.isfinite(value) and value.is_integer()) or (
+        isinstance(value, str) and re.fullmatch(r"\s*-?[0-9]{1,19}\s*", value)
+    ):
+        number = int(value)
+    if number is None:
+        raise BadResponse(f"{what} is not a whole number", request_id=request_id)
+    low, high = bounds
+    if not low <= number <= high:
+        raise BadResponse(f"{what} is out of range ({low}..{high})", request_id=request_id)
+    return number
 
 
 @dataclass(frozen=True)
@@ -17,20 +154,7 @@ class I18nString:
 
     @classmethod
     def from_api(cls, data: Any) -> "I18nString":
-        if isinstance(data, str):
-            return cls(default=data)
-        if not isinstance(data, dict):
-            return cls()
-        default = data.get("defaultValue")
-        values = data.get("i18nValue")
-        translations = (
-            {str(k): str(v) for k, v in values.items() if isinstance(v, str) and v}
-            if isinstance(values, dict)
-            else {}
-        )
-        return cls(
-            default=str(default) if default not in (None, "") else None, translations=translations
-        )
+        return Fields({"name": data}, "StringI18n").i18n("name")
 
     def for_locale(self, locale: str) -> str | None:
         """The value for an EnOS locale id (`zh_CN`): that locale, the same language in another
@@ -45,37 +169,6 @@ class I18nString:
 
     def __bool__(self) -> bool:
         return bool(self.default or self.translations)
-
-
-def _optional_int(value: Any) -> int | None:
-    if isinstance(value, bool) or value in (None, ""):
-        return None
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        return None
-
-
-def _optional_bool(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    return None
-
-
-def _optional_str(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def _datetime_from_millis(value: Any) -> datetime | None:
-    millis = _optional_int(value)
-    if millis is None:
-        return None
-    try:
-        return datetime.fromtimestamp(millis / 1000, tz=UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
 
 
 @dataclass(frozen=True)
@@ -99,35 +192,31 @@ class FirmwareInfo:
     max_allowed_for_verification: int | None = None
     min_success_for_verified: int | None = None
     request_id: str | None = None
+    description_truncated: bool = False
 
     @classmethod
     def from_api(cls, data: Any, *, request_id: str | None = None) -> "FirmwareInfo":
-        if not isinstance(data, dict):
-            raise BadResponse("FirmwareInfo is not a JSON object", request_id=request_id)
-        firmware_id = data.get("firmwareId")
-        if firmware_id in (None, ""):
-            raise BadResponse("FirmwareInfo has no firmwareId", request_id=request_id)
-        tags = data.get("firmwareTags")
-        sign_method = data.get("signMethod")
+        fields = Fields(data, "FirmwareInfo", request_id)
+        description, truncated = fields.long_text("desc", DESCRIPTION_CAP)
+        sign_method = fields.text("signMethod")
         return cls(
-            org_id=_optional_str(data.get("orgId")),
-            firmware_id=str(firmware_id),
-            name=I18nString.from_api(data.get("name")),
-            version=_optional_str(data.get("version")),
-            description=_optional_str(data.get("desc")),
-            product_key=_optional_str(data.get("productKey")) or None,
-            sign_method=str(sign_method).lower() if sign_method else None,
-            sign=_optional_str(data.get("sign")),
-            file_url=_optional_str(data.get("fileUrl")),
-            file_size=_optional_int(data.get("fileSize")),
-            enable_verification=_optional_bool(data.get("enableVerification")),
-            is_verified=_optional_bool(data.get("isVerified")),
-            created_at=_datetime_from_millis(data.get("createTime")),
-            tags={str(k): "" if v is None else str(v) for k, v in tags.items()}
-            if isinstance(tags, dict)
-            else {},
-            max_allowed_for_verification=_optional_int(data.get("maxAllowedForVerification")),
-            min_success_for_verified=_optional_int(data.get("minSuccessForVerified")),
+            org_id=fields.text("orgId"),
+            firmware_id=fields.identifier("firmwareId"),
+            name=fields.i18n("name"),
+            version=fields.text("version"),
+            description=description,
+            description_truncated=truncated,
+            product_key=fields.text("productKey") or None,
+            sign_method=sign_method.lower() if sign_method else None,
+            sign=fields.text("sign"),
+            file_url=fields.text("fileUrl"),
+            file_size=fields.integer("fileSize", FILE_SIZE_RANGE),
+            enable_verification=fields.boolean("enableVerification"),
+            is_verified=fields.boolean("isVerified"),
+            created_at=fields.millis("createTime"),
+            tags=fields.text_map("firmwareTags", MAX_TAGS),
+            max_allowed_for_verification=fields.integer("maxAllowedForVerification"),
+            min_success_for_verified=fields.integer("minSuccessForVerified"),
             request_id=request_id,
         )
 

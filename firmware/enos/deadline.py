@@ -1,0 +1,105 @@
+"""A total deadline for one HTTP exchange, however slowly the gateway sends its bytes.
+
+Socket timeouts bound each read, not the exchange: a gateway that drips one byte a second holds
+a thread for as long as it likes. Each exchange registers a Watch; one watchdog thread per
+process shuts the socket of an exchange whose deadline passed, which ends any blocked read at
+once. The connection in use is found through the thread that makes the exchange.
+"""
+
+import contextlib
+import heapq
+import itertools
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+from urllib3.connection import HTTPConnection, HTTPSConnection
+
+# While an exchange's socket is not open yet, look again this often.
+RETRY_SECONDS = 0.05
+
+_current = threading.local()
+
+
+class Watch:
+    """One exchange under a deadline; `expired` once the watchdog cut it short."""
+
+    def __init__(self, deadline: float):
+        self.deadline = deadline
+        self.expired = False
+        self.done = False
+        self.connection: HTTPConnection | None = None
+
+    def cut(self) -> bool:
+        """Shut the exchange's socket; False when it has none yet."""
+        sock = self.connection.sock if self.connection is not None else None
+        self.expired = True
+        if sock is None:
+            return False
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        return True
+
+
+class _Watchdog:
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Watch]] = []
+        self._order = itertools.count()
+        self._wakeup = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def add(self, watch: Watch, at: float) -> None:
+        with self._wakeup:
+            heapq.heappush(self._heap, (at, next(self._order), watch))
+            if self._thread is None or not self._thread.is_alive():
+                # Started on first use, so each forked worker gets its own.
+                self._thread = threading.Thread(target=self._run, name="enos-deadline", daemon=True)
+                self._thread.start()
+            self._wakeup.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wakeup:
+                while not self._heap or self._heap[0][0] > time.monotonic():
+                    timeout = self._heap[0][0] - time.monotonic() if self._heap else None
+                    self._wakeup.wait(timeout)
+                _, _, watch = heapq.heappop(self._heap)
+            if not watch.done and not watch.cut():
+                self.add(watch, time.monotonic() + RETRY_SECONDS)
+
+
+_watchdog = _Watchdog()
+
+
+@contextlib.contextmanager
+def deadline(seconds: float) -> Iterator[Watch]:
+    """Everything sent and received over HTTP in this block, in this thread, ends by `seconds`."""
+    watch = Watch(time.monotonic() + seconds)
+    _current.watch = watch
+    _watchdog.add(watch, watch.deadline)
+    try:
+        yield watch
+    finally:
+        watch.done = True
+        _current.watch = None
+
+
+def _attach(connection: HTTPConnection) -> None:
+    watch = getattr(_current, "watch", None)
+    if watch is not None:
+        watch.connection = connection
+        if watch.expired:
+            watch.cut()
+
+
+class WatchedHTTPConnection(HTTPConnection):
+    def request(self, *args, **kwargs) -> None:
+        _attach(self)
+        super().request(*args, **kwargs)
+
+
+class WatchedHTTPSConnection(HTTPSConnection):
+    def request(self, *args, **kwargs) -> None:
+        _attach(self)
+        super().request(*args, **kwargs)

@@ -1,0 +1,241 @@
+"""HTTP to an EnOS gateway: one pooled session per gateway, a total deadline on every exchange,
+a cap on what is read, and the EnOS JSON envelope checked before anything else looks at it."""
+
+import email.utils
+import json
+import math
+import re
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ReadTimeoutError
+from urllib3.util.retry import Retry
+
+from firmware.enos.deadline import WatchedHTTPConnection, WatchedHTTPSConnection, deadline
+from firmware.enos.errors import (
+    BadResponse,
+    CredentialsRejected,
+    RateLimited,
+    Unreachable,
+    UpstreamError,
+    UpstreamTimeout,
+)
+from firmware.enos.types import clean_text
+
+READ_CHUNK = 64 * 1024
+# EnOS codes are small integers; anything longer is not one (and int() of 5,000 digits fails).
+CODE_PATTERN = re.compile(r"-?[0-9]{1,9}")
+# When a 429 names no time (or an absurd one): wait at least / at most this long.
+RETRY_AFTER_DEFAULT = 5.0
+RETRY_AFTER_MAX = 600.0
+REQUEST_ID_CAP = 128
+MESSAGE_CAP = 500
+
+
+@dataclass(frozen=True)
+class Limits:
+    connect_timeout: float = 3.05
+    read_timeout: float = 10.0
+    total_timeout: float = 15.0  # connect + headers + body, however the bytes arrive
+    max_response_bytes: int = 5 * 1024 * 1024
+    pool_size: int = 16
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request to the gateway: what is sent, and the operation name and subject (a firmware
+    id) that its log line carries."""
+
+    method: str
+    path: str
+    operation: str
+    query: Mapping[str, str] = field(default_factory=dict)
+    body: Mapping[str, Any] | None = field(default=None, repr=False)  # may hold a token
+    subject: str | None = None
+
+    def body_bytes(self) -> bytes | None:
+        """The JSON body exactly as sent and signed."""
+        if self.body is None:
+            return None
+        return json.dumps(self.body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    envelope: dict[str, Any]  # with "code" as an int
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = WatchedHTTPConnection
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = WatchedHTTPSConnection
+
+
+class _WatchedAdapter(HTTPAdapter):
+    """Pools whose connections the deadline watchdog can cut, proxied or not."""
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+    def proxy_manager_for(self, *args, **kwargs):
+        manager = super().proxy_manager_for(*args, **kwargs)
+        manager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+        return manager
+
+
+_sessions: dict[tuple[str, int], requests.Session] = {}
+_sessions_lock = threading.Lock()
+
+
+def _session_for(base_url: str, pool_size: int) -> requests.Session:
+    """One pooled keep-alive session per gateway, shared by every org on it."""
+    key = (base_url, pool_size)
+    with _sessions_lock:
+        session = _sessions.get(key)
+        if session is None:
+            # Only connection failures are retried: nothing was sent, so a retry is always safe.
+            retry = Retry(
+                total=2, connect=2, read=False, status=0, other=0, redirect=0, backoff_factor=0.1
+            )
+            adapter = _WatchedAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=retry)
+            session = requests.Session()
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            session.headers["User-Agent"] = "fwportal"
+            _sessions[key] = session
+        return session
+
+
+def exchange(
+    base_url: str, call: Call, auth: requests.auth.AuthBase | None, limits: Limits
+) -> Answer:
+    """One HTTP round trip within `limits.total_timeout`: the checked envelope, or an EnosError."""
+    session = _session_for(base_url, limits.pool_size)
+    data = call.body_bytes()
+    # Connection retries must fit in the total deadline too.
+    timeout = (min(limits.connect_timeout, limits.total_timeout / 3), limits.read_timeout)
+    with deadline(limits.total_timeout) as watch:
+        try:
+            response = session.request(
+                call.method,
+                base_url + call.path,
+                params=call.query,
+                data=data,
+                headers={"Content-Type": "application/json;charset=UTF-8"} if data else {},
+                auth=auth,
+                timeout=timeout,
+                stream=True,
+                allow_redirects=False,
+            )
+            content = _read_capped(response, limits.max_response_bytes)
+        except requests.exceptions.ConnectTimeout as exc:
+            raise Unreachable(f"no connection to the EnOS gateway within {timeout[0]} s") from exc
+        except requests.exceptions.SSLError as exc:
+            raise Unreachable("TLS handshake with the EnOS gateway failed") from exc
+        except (requests.exceptions.RequestException, OSError) as exc:
+            if watch.expired:
+                raise _late(limits) from exc
+            if isinstance(exc, requests.exceptions.Timeout) or (
+                exc.args and isinstance(exc.args[0], ReadTimeoutError)
+            ):
+                raise UpstreamTimeout(f"EnOS sent nothing for {timeout[1]} s") from exc
+            raise Unreachable("the EnOS gateway could not be reached") from exc
+        if watch.expired:
+            raise _late(limits)
+    return _checked(response.status_code, response.headers, content)
+
+
+def _late(limits: Limits) -> UpstreamTimeout:
+    return UpstreamTimeout(f"EnOS did not complete its answer within {limits.total_timeout:g} s")
+
+
+def _read_capped(response: requests.Response, cap: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_content(READ_CHUNK):
+            size += len(chunk)
+            if size > cap:
+                raise BadResponse(f"EnOS answer is larger than {cap} bytes")
+            chunks.append(chunk)
+    finally:
+        response.close()
+    return b"".join(chunks)
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _checked(status: int, headers: Mapping[str, str], content: bytes) -> Answer:
+    if 300 <= status < 400:
+        raise BadResponse(f"EnOS answered HTTP {status} (a redirect, which fwportal never follows)")
+    if status == 429:
+        seconds = retry_after(headers.get("Retry-After"))
+        raise RateLimited(
+            f"EnOS answered HTTP 429: too many requests; next try in {seconds:g} s",
+            retry_after=seconds,
+        )
+    try:
+        envelope = json.loads(content, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        envelope = None
+    code = _envelope_code(envelope)
+    if code is not None:
+        return Answer(status, {**envelope, "code": code, **_plain_words(envelope)})
+    if isinstance(envelope, dict) and ("code" in envelope or "status" in envelope):
+        raise BadResponse("EnOS sent a code that is not a number (field code)")
+    if status >= 500:
+        raise UpstreamError(f"EnOS answered HTTP {status}")
+    if status in (401, 403):
+        raise CredentialsRejected(f"EnOS refused the request (HTTP {status})")
+    raise BadResponse(f"EnOS answered HTTP {status} with no EnOS JSON envelope")
+
+
+def _plain_words(envelope: dict[str, Any]) -> dict[str, str | None]:
+    """`requestId` and `msg` as short clean text (or None): they reach pages and logs."""
+    words = {}
+    for name, cap in (("requestId", REQUEST_ID_CAP), ("msg", MESSAGE_CAP)):
+        value = envelope.get(name)
+        words[name] = clean_text(value)[:cap] or None if isinstance(value, str) else None
+    return words
+
+
+def _envelope_code(envelope: Any) -> int | None:
+    """EnOS's result code, from `code` (business APIs) or `status` (token service)."""
+    if not isinstance(envelope, dict):
+        return None
+    for name in ("code", "status"):
+        value = envelope.get(name)
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int) and abs(value) < 10**9:
+            return value
+        if isinstance(value, str) and CODE_PATTERN.fullmatch(value):
+            return int(value)
+    return None
+
+
+def retry_after(header: str | None) -> float:
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date), kept within bounds."""
+    seconds = RETRY_AFTER_DEFAULT
+    if header and header.strip().isascii() and header.strip().isdigit():
+        seconds = float(header.strip()[:6])
+    elif header:
+        try:
+            seconds = email.utils.parsedate_to_datetime(header).timestamp() - time.time()
+        except (TypeError, ValueError, OverflowError):
+            seconds = RETRY_AFTER_DEFAULT
+    if not math.isfinite(seconds):
+        seconds = RETRY_AFTER_DEFAULT
+    return min(max(seconds, 1.0), RETRY_AFTER_MAX)
