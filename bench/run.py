@@ -4,7 +4,7 @@
     .venv/bin/python bench/run.py --quick    # smoke run, under a minute
 
 Everything runs on 127.0.0.1 in a temporary folder (SQLite database, static files, logs): the
-EnOS simulator (`python -m firmware.enos.simulator --latency-ms 20`) in its own process, and
+EnOS simulator (`python -m enos_simulator --latency-ms 20`) in its own process, and
 gunicorn (gunicorn.conf.py, 2 workers x 8 threads) with DJANGO_SETTINGS_MODULE=bench.settings,
 which adds /bench/minimal/ (a view returning "ok" behind the same middleware and login).
 Each ratio is taken against a floor measured in the same run:
@@ -51,16 +51,16 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # run as a script: make `bench` and `firmware` importable
+    sys.path.insert(0, str(ROOT))  # run as a script: make the checkout's packages importable
 
 from bench.loadgen import LoadResult  # noqa: E402
-from firmware.enos.client import ClientSettings, EnosClient, OrgCredentials  # noqa: E402
-from firmware.enos.simulator import (  # noqa: E402
+from enos_simulator import (  # noqa: E402
     DEFAULT_FIXTURES,
     DEMO_APP_KEY,
     DEMO_APP_SECRET,
     DEMO_ORG_ID,
 )
+from firmware.enos.client import ClientSettings, EnosClient, OrgCredentials  # noqa: E402
 
 HOST = "127.0.0.1"
 FIRMWARE_ID = "fw-turbine-ctrl-3.2.1"
@@ -208,7 +208,7 @@ class Stack:
         requests.post(self.sim_url + "/_simulator/reset", timeout=5).raise_for_status()
 
     def start_simulator(self) -> None:
-        argv = [sys.executable, "-m", "firmware.enos.simulator", "--host", HOST]
+        argv = [sys.executable, "-m", "enos_simulator", "--host", HOST]
         argv += ["--port", str(self.sim_port), "--latency-ms", str(SIM_LATENCY_MS)]
         proc = self.children.start("simulator", argv, self.app_env)
         wait_until_answers(self.sim_url + "/_simulator/counters", proc, 20)

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
-from firmware.enos.simulator import Fault
+from enos_simulator import Fault
 from firmware.errors import FAILURES, failure_of
 from tests.conftest import make_org, text_of
 

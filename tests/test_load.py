@@ -150,7 +150,7 @@ class Stack:
             log.close()  # the child holds its own descriptor
 
     def start_simulator(self, *fault_args: str) -> None:
-        argv = [sys.executable, "-m", "firmware.enos.simulator", "--host", HOST]
+        argv = [sys.executable, "-m", "enos_simulator", "--host", HOST]
         argv += ["--port", str(self.sim_port), "--latency-ms", "0", "--latency-jitter-ms", "30"]
         self.sim = self._spawn("simulator", [*argv, *fault_args], self.env)
         wait_for(self.sim_url + "/_simulator/counters", self.sim, 20)

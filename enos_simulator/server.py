@@ -1,9 +1,9 @@
 """A simulator of the EnOS API gateway: token service and the V2.1 firmware APIs.
 
-It follows /work/shared/enos-api.md. Pure standard library, so benchmark scripts can run it
+It follows docs/enos-api.md. Pure standard library, so benchmark scripts can run it
 without Django::
 
-    python -m firmware.enos.simulator --host 127.0.0.1 --port 8090
+    python -m enos_simulator --host 127.0.0.1 --port 8090
 
 In tests::
 
@@ -78,7 +78,7 @@ __all__ = [
     "run",
 ]
 
-DEFAULT_FIXTURES = str(Path(__file__).with_name("simulator_fixtures.json"))
+DEFAULT_FIXTURES = str(Path(__file__).with_name("fixtures.json"))
 DEMO_APP_KEY = "demo-access-key"
 DEMO_APP_SECRET = "demo-secret-key"  # noqa: S105 - public demo credential of the fixtures
 DEMO_ORG_ID = "o15475466766371"
@@ -958,7 +958,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_arg_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m firmware.enos.simulator", description="Run the EnOS gateway simulator."
+        prog="python -m enos_simulator", description="Run the EnOS gateway simulator."
     )
     add_arguments(parser)
     return parser
@@ -1001,7 +1001,3 @@ def run(options: argparse.Namespace | Mapping[str, Any]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     return run(build_arg_parser().parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())
