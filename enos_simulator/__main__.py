@@ -2,6 +2,6 @@
 
 import sys
 
-from enos_simulator.server import main
+from enos_simulator.cli import main
 
 sys.exit(main())
