@@ -3,10 +3,11 @@
     .venv/bin/python bench/run.py            # full run, a few minutes
     .venv/bin/python bench/run.py --quick    # smoke run, under a minute
 
-Everything runs on 127.0.0.1 in a temporary folder (SQLite database, static files, logs): the
-EnOS simulator (`python -m firmware.enos.simulator --latency-ms 20`) in its own process, and
-gunicorn (gunicorn.conf.py, 2 workers x 8 threads) with DJANGO_SETTINGS_MODULE=bench.settings,
-which adds /bench/minimal/ (a view returning "ok" behind the same middleware and login).
+Everything runs on 127.0.0.1 in a temporary folder (SQLite database, static files, logs),
+started by bench/stack.py: the EnOS simulator (`python -m enos_simulator --latency-ms 20`) in its
+own process, and gunicorn (gunicorn.conf.py, 2 workers x 8 threads) with
+DJANGO_SETTINGS_MODULE=bench.settings, which adds /bench/minimal/ (a view returning "ok" behind
+the same middleware and login).
 Each ratio is taken against a floor measured in the same run:
 
 * uncached page latency vs a direct, signed, keep-alive Get Firmware call made by the app's own
@@ -23,17 +24,13 @@ It reports; it does not assert targets, and it exits 0 once every phase has run.
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
 import http.client
 import json
 import os
 import platform
 import re
-import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,24 +42,24 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # run as a script: make `bench` and `firmware` importable
+    sys.path.insert(0, str(ROOT))  # run as a script: make the checkout's packages importable
 
 from bench.loadgen import LoadResult  # noqa: E402
-from firmware.enos.client import ClientSettings, EnosClient, OrgCredentials  # noqa: E402
-from firmware.enos.simulator import (  # noqa: E402
+from bench.stack import HOST, Stack, cpu_seconds, worker_pids  # noqa: E402
+from enos_simulator import (  # noqa: E402
     DEFAULT_FIXTURES,
     DEMO_APP_KEY,
     DEMO_APP_SECRET,
     DEMO_ORG_ID,
 )
+from firmware.enos.client import ClientSettings, EnosClient, OrgCredentials  # noqa: E402
 
-HOST = "127.0.0.1"
 FIRMWARE_ID = "fw-turbine-ctrl-3.2.1"
 DETAIL_PATH = f"/orgs/demo/firmware/{FIRMWARE_ID}/"
 MINIMAL_PATH = "/bench/minimal/"
@@ -85,203 +82,6 @@ class Sizes:
 
 FULL = Sizes(sequential=500, per_thread=400, pages=1000, rounds=5)
 QUICK = Sizes(sequential=60, per_thread=40, pages=200, rounds=2)
-
-
-# ---- processes ---------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-class Children:
-    """Child processes, each in its own process group, all stopped by close() whatever happens."""
-
-    def __init__(self, logs: Path) -> None:
-        self._logs = logs
-        self._procs: dict[str, subprocess.Popen[bytes]] = {}
-        self._files: list[IO[bytes]] = []
-
-    def start(self, name: str, argv: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen:
-        log = (self._logs / f"{name}.log").open("ab")
-        self._files.append(log)
-        proc = subprocess.Popen(  # noqa: S603 - fixed argv built by this script
-            list(argv),
-            cwd=ROOT,
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self._procs[name] = proc
-        return proc
-
-    def stop(self, name: str) -> None:
-        proc = self._procs.pop(name, None)
-        if proc is None:
-            return
-        # SIGINT: gunicorn's quick shutdown; the simulator stops on it too.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGINT)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=15)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)  # anything left in the group (workers)
-        proc.wait(timeout=10)
-
-    def tail(self, name: str, lines: int = 30) -> str:
-        path = self._logs / f"{name}.log"
-        if not path.exists():
-            return ""
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-
-    def close(self) -> None:
-        for name in list(self._procs):
-            self.stop(name)
-        for log in self._files:
-            log.close()
-
-
-def wait_until_answers(url: str, proc: subprocess.Popen, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args[:4]} exited with {proc.returncode}")
-        with contextlib.suppress(requests.RequestException):
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer within {seconds:.0f} s")
-
-
-def worker_pids(master: int) -> list[int]:
-    """The gunicorn master's children, from /proc."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            stat = (entry / "stat").read_text()
-            if int(stat.rsplit(")", 1)[1].split()[1]) == master:
-                pids.append(int(entry.name))
-    return sorted(pids)
-
-
-def cpu_seconds(pids: Sequence[int]) -> float:
-    """User + system CPU time of these processes so far."""
-    ticks = 0
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-# ---- the stack: simulator + gunicorn -----------------------------------------------------
-
-
-@dataclass
-class Stack:
-    children: Children
-    app_env: dict[str, str]
-    sim_port: int
-    web_port: int
-    cookie: str = ""
-    master: int = 0
-
-    @property
-    def sim_url(self) -> str:
-        return f"http://{HOST}:{self.sim_port}"
-
-    @property
-    def web_url(self) -> str:
-        return f"http://{HOST}:{self.web_port}"
-
-    # simulator control plane
-    def sim_counters(self) -> dict[str, int]:
-        return requests.get(self.sim_url + "/_simulator/counters", timeout=5).json()
-
-    def sim_reset(self) -> None:
-        requests.post(self.sim_url + "/_simulator/reset", timeout=5).raise_for_status()
-
-    def start_simulator(self) -> None:
-        argv = [sys.executable, "-m", "firmware.enos.simulator", "--host", HOST]
-        argv += ["--port", str(self.sim_port), "--latency-ms", str(SIM_LATENCY_MS)]
-        proc = self.children.start("simulator", argv, self.app_env)
-        wait_until_answers(self.sim_url + "/_simulator/counters", proc, 20)
-
-    def start_gunicorn(self, **env: str) -> None:
-        """(Re)start gunicorn with these extra settings; waits for /healthz."""
-        self.children.stop("gunicorn")
-        self.web_port = free_port()
-        full_env = {
-            **self.app_env,
-            "GUNICORN_BIND": f"{HOST}:{self.web_port}",
-            "GUNICORN_WORKERS": str(WORKERS),
-            "GUNICORN_THREADS": str(THREADS),
-            # Each request's access log line is made as in production, and thrown away.
-            "GUNICORN_ACCESSLOG": "/dev/null",
-            # No recycling after N requests: a worker restart mid-measurement is not steady state.
-            "GUNICORN_MAX_REQUESTS": "0",
-            **env,
-        }
-        argv = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"]
-        proc = self.children.start("gunicorn", [*argv, "fwportal.wsgi:application"], full_env)
-        self.master = proc.pid
-        wait_until_answers(self.web_url + "/healthz", proc)
-        deadline = time.monotonic() + 20
-        while len(worker_pids(self.master)) < WORKERS and time.monotonic() < deadline:
-            time.sleep(0.1)
-
-    def session(self) -> requests.Session:
-        session = requests.Session()
-        name, _, value = self.cookie.partition("=")
-        session.cookies.set(name, value, domain=HOST, path="/")
-        return session
-
-
-def manage(env: Mapping[str, str], *args: str) -> str:
-    done = subprocess.run(  # noqa: S603 - fixed argv built by this script
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=dict(env),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout
-
-
-def log_in(base_url: str, username: str, password: str) -> str:
-    """Log in through the real login form; the session cookie as `sessionid=...`."""
-    session = requests.Session()
-    form = session.get(base_url + "/accounts/login/", timeout=10)
-    form.raise_for_status()
-    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
-    if match is None:
-        raise RuntimeError("no CSRF token in the login form")
-    answer = session.post(
-        base_url + "/accounts/login/",
-        data={
-            "csrfmiddlewaretoken": match.group(1),
-            "username": username,
-            "password": password,
-            "next": "",
-        },
-        headers={"Referer": base_url + "/accounts/login/"},
-        allow_redirects=False,
-        timeout=30,
-    )
-    sessionid = session.cookies.get("sessionid")
-    if answer.status_code != 302 or not sessionid:
-        raise RuntimeError(f"login failed: HTTP {answer.status_code}")
-    return f"sessionid={sessionid}"
 
 
 # ---- measurements ------------------------------------------------------------------------
@@ -374,7 +174,7 @@ def page_call(stack: Stack, path: str) -> Callable[[], str]:
     load generator: `requests` spends 1-2 ms of CPU per call here, which would be timed as if
     the page cost it (a browser does not)."""
     connection = http.client.HTTPConnection(HOST, stack.web_port, timeout=30)
-    headers = {"Cookie": stack.cookie, "User-Agent": "fwportal-bench"}
+    headers = {"Cookie": stack.cookies[0], "User-Agent": "fwportal-bench"}
 
     def call() -> str:
         connection.request("GET", path, headers=headers)
@@ -428,7 +228,7 @@ def load_in_subprocess(stack: Stack, path: str, per_thread: int) -> LoadResult:
     done = subprocess.run(  # noqa: S603 - fixed argv built by this script
         argv,
         cwd=ROOT,
-        env={**os.environ, "LOADGEN_COOKIE": stack.cookie},
+        env={**os.environ, "LOADGEN_COOKIE": stack.cookies[0]},
         capture_output=True,
         text=True,
         timeout=LOAD_MAX_SECONDS + 60,
@@ -733,35 +533,24 @@ def phase_single_flight(
 
 def run(sizes: Sizes, work: Path, settings_module: str) -> Report:
     report = Report()
-    logs = work / "logs"
-    logs.mkdir()
-    fernet_key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
-    app_env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": settings_module,
-        "DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}",
+    env = {
         "CACHE_URL": "locmemcache://fwportal-bench",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "CREDENTIALS_KEYS": fernet_key,
-        "DEBUG": "0",
-        "HTTPS_ONLY": "0",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "BENCH_STATIC_ROOT": str(work / "static"),
-        "PYTHONUNBUFFERED": "1",
+        # Each request's access log line is made as in production, and thrown away.
+        "GUNICORN_ACCESSLOG": "/dev/null",
     }
-    children = Children(logs)
-    stack = Stack(children, app_env, sim_port=free_port(), web_port=0)
+    stack = Stack(work, settings_module, env, workers=WORKERS, threads=THREADS)
     try:
-        stack.start_simulator()
-        manage(app_env, "migrate", "--noinput")
-        manage(app_env, "collectstatic", "--noinput")
-        demo = manage(app_env, "demo", "--gateway-url", stack.sim_url)
+        stack.start_simulator("--latency-ms", str(SIM_LATENCY_MS))
+        stack.manage("migrate", "--noinput")
+        stack.manage("collectstatic", "--noinput")
+        demo = stack.manage("demo", "--gateway-url", stack.sim_url)
         login = re.search(r"Operator login: (\S+) / (\S+)", demo)
         if login is None:
             raise RuntimeError(f"no operator login in the demo command's output:\n{demo}")
 
         stack.start_gunicorn(FIRMWARE_CACHE_SECONDS="0")
-        stack.cookie = log_in(stack.web_url, login.group(1), login.group(2))
+        stack.cookies = (stack.log_in(login.group(1), login.group(2)),)
 
         phase_uncached(stack, sizes, report)
         phase_cached(stack, sizes, report)
@@ -779,10 +568,10 @@ def run(sizes: Sizes, work: Path, settings_module: str) -> Report:
             report.note(f"Redis variant skipped: {reason}")
     except BaseException:
         for name in ("gunicorn", "simulator"):
-            print(f"--- last lines of {name}'s log:\n{children.tail(name)}", file=sys.stderr)
+            print(f"--- last lines of {name}'s log:\n{stack.log_tail(name)}", file=sys.stderr)
         raise
     finally:
-        children.close()
+        stack.close()
     return report
 
 

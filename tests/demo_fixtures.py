@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from firmware.enos.simulator import DEFAULT_FIXTURES, DEMO_ORG_ID
+from enos_simulator import DEFAULT_FIXTURES, DEMO_ORG_ID
 
 FIXTURES = json.loads(Path(DEFAULT_FIXTURES).read_text(encoding="utf-8"))
 DEMO_FIRMWARE = [fw for fw in FIXTURES["firmware"] if fw["orgId"] == DEMO_ORG_ID]

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from django.core.cache import cache
 
+from enos_simulator import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_ORG_ID, Fault
 from firmware.enos.client import ClientSettings, EnosClient, OrgCredentials
 from firmware.enos.errors import (
     BadResponse,
@@ -17,7 +18,6 @@ from firmware.enos.errors import (
     UpstreamError,
     UpstreamTimeout,
 )
-from firmware.enos.simulator import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_ORG_ID, Fault
 from firmware.enos.transport import Limits
 
 TURBINE = "fw-turbine-ctrl-3.2.1"

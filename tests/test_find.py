@@ -6,7 +6,7 @@ import time
 import pytest
 from django.urls import reverse
 
-from firmware.enos.simulator import DEMO_ORG_ID_2, Fault, Simulator
+from enos_simulator import DEMO_ORG_ID_2, Fault, Simulator
 from tests.conftest import make_org, text_of
 
 TURBINE = "fw-turbine-ctrl-3.2.1"  # in both demo orgs

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from firmware.enos.simulator import Fault
+from enos_simulator import Fault
 from firmware.search import FirmwareFilters, quote
 from tests.conftest import text_of
 from tests.demo_fixtures import DEMO_FIRMWARE as FIXTURES

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
-from firmware.enos.simulator import Fault
+from enos_simulator import Fault
 from tests.conftest import make_org, text_of
 
 TURBINE = "fw-turbine-ctrl-3.2.1"

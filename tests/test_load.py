@@ -1,8 +1,9 @@
 """Load and fault run: real gunicorn (2 workers x 8 threads) in front of the EnOS simulator.
 
 Everything runs as child processes on 127.0.0.1 from a temporary folder (SQLite database,
-static files, logs) with fwportal's own settings; every loop is bounded in count and time, and
-every child is killed at the end, whatever happens. About a minute on a 2-core machine.
+static files, logs) with fwportal's own settings, started by the benchmarks' harness
+(bench/stack.py); every loop is bounded in count and time, and every child is killed at the end,
+whatever happens. About a minute on a 2-core machine.
 
 1. 2,000 pages (detail pages of several firmware and a list page) from 50 concurrent sessions
    while EnOS answers in 0-30 ms and 10 % of its answers fail in mixed ways (HTTP 5xx, error
@@ -15,19 +16,12 @@ every child is killed at the end, whatever happens. About a minute on a 2-core m
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import os
 import re
-import secrets
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,10 +29,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from bench.stack import Stack, rss_kb, worker_pids
+
 pytestmark = pytest.mark.load
 
 ROOT = Path(__file__).resolve().parents[1]
-HOST = "127.0.0.1"
 WORKERS, THREADS = 2, 8
 CACHE_SECONDS = 1
 SLOW_FAULT_SECONDS = 2.0  # > ENOS_READ_TIMEOUT=1: a "slow" answer is a timeout
@@ -48,6 +43,11 @@ RSS_GROWTH_LIMIT_KB = 20 * 1024
 LOGINS = 5  # each login costs a password hash; the 50 sessions share these 5 logins
 EXPECTED_STATUSES = {200, 502, 503, 504}
 STALE_BANNER = 'id="stale-banner"'
+SIM_LATENCY = ("--latency-ms", "0", "--latency-jitter-ms", "30")
+MIXED_FAULTS = (
+    *("--fault", "mixed", "--fault-rate", "0.1", "--fault-seed", "20261125"),
+    *("--fault-delay", str(SLOW_FAULT_SECONDS)),
+)
 
 # Detail pages under load; the list page also feeds the detail cache of its 10 newest entries.
 LOADED_IDS = [
@@ -74,174 +74,7 @@ def detail_path(firmware_id: str) -> str:
 LOAD_PATHS = [*(detail_path(i) for i in LOADED_IDS), LIST_PATH]
 
 
-# ---- processes --------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def stop_group(proc: subprocess.Popen, sig: int = signal.SIGTERM, wait: float = 10) -> None:
-    """Signal the child's process group, then kill whatever is left of it."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, sig)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=wait)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=10)
-
-
-def worker_pids(master: int) -> list[int]:
-    """The gunicorn master's children (what `ps --ppid <master>` lists), from /proc."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                stat = (entry / "stat").read_text()
-                if int(stat.rsplit(")", 1)[1].split()[1]) == master:
-                    pids.append(int(entry.name))
-    return sorted(pids)
-
-
-def rss_kb(pid: int) -> int:
-    status = Path(f"/proc/{pid}/status").read_text()
-    match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
-    assert match, f"no VmRSS for {pid}"
-    return int(match.group(1))
-
-
-@dataclass
-class Stack:
-    """The simulator and gunicorn, as child processes in their own process groups."""
-
-    work: Path
-    env: dict[str, str]
-    sim_port: int
-    web_port: int
-    sim: subprocess.Popen | None = None
-    web: subprocess.Popen | None = None
-    cookies: tuple[str, ...] = ()
-    booted_log_size: int = 0  # gunicorn's log up to the end of its start-up
-
-    @property
-    def sim_url(self) -> str:
-        return f"http://{HOST}:{self.sim_port}"
-
-    @property
-    def web_url(self) -> str:
-        return f"http://{HOST}:{self.web_port}"
-
-    def _spawn(self, name: str, argv: Sequence[str], env: dict[str, str]) -> subprocess.Popen:
-        log = (self.work / f"{name}.log").open("ab")
-        try:
-            return subprocess.Popen(
-                list(argv),
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        finally:
-            log.close()  # the child holds its own descriptor
-
-    def start_simulator(self, *fault_args: str) -> None:
-        argv = [sys.executable, "-m", "firmware.enos.simulator", "--host", HOST]
-        argv += ["--port", str(self.sim_port), "--latency-ms", "0", "--latency-jitter-ms", "30"]
-        self.sim = self._spawn("simulator", [*argv, *fault_args], self.env)
-        wait_for(self.sim_url + "/_simulator/counters", self.sim, 20)
-
-    def stop_simulator(self) -> None:
-        if self.sim is not None:
-            stop_group(self.sim)
-            self.sim = None
-
-    def start_gunicorn(self) -> None:
-        env = {
-            **self.env,
-            "GUNICORN_BIND": f"{HOST}:{self.web_port}",
-            "GUNICORN_WORKERS": str(WORKERS),
-            "GUNICORN_THREADS": str(THREADS),
-            # Recycling after N requests is deliberate and would look like a crash here.
-            "GUNICORN_MAX_REQUESTS": "0",
-        }
-        argv = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"]
-        self.web = self._spawn("gunicorn", [*argv, "fwportal.wsgi:application"], env)
-        wait_for(self.web_url + "/healthz", self.web, 60)
-        deadline = time.monotonic() + 30
-        while len(worker_pids(self.web.pid)) < WORKERS:
-            assert time.monotonic() < deadline, "gunicorn did not boot its workers"
-            time.sleep(0.1)
-        time.sleep(0.5)  # let both workers finish booting before the log is marked
-        self.booted_log_size = (self.work / "gunicorn.log").stat().st_size
-
-    def gunicorn_log_since_boot(self) -> str:
-        with (self.work / "gunicorn.log").open("rb") as log:
-            log.seek(self.booted_log_size)
-            return log.read().decode(errors="replace")
-
-    def session(self, i: int = 0) -> requests.Session:
-        session = requests.Session()
-        session.cookies.set("sessionid", self.cookies[i % len(self.cookies)], domain=HOST)
-        return session
-
-    def sim_control(self, method: str, name: str, payload: object = None) -> dict:
-        answer = requests.request(
-            method, f"{self.sim_url}/_simulator/{name}", json=payload, timeout=5
-        )
-        answer.raise_for_status()
-        return answer.json()
-
-    def close(self) -> None:
-        self.stop_simulator()
-        if self.web is not None:
-            stop_group(self.web, signal.SIGINT)  # gunicorn's quick shutdown
-            self.web = None
-
-
-def wait_for(url: str, proc: subprocess.Popen, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"{proc.args} exited with {proc.returncode}"
-        with contextlib.suppress(requests.RequestException):
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        time.sleep(0.1)
-    pytest.fail(f"{url} did not answer within {seconds} s")
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, f"manage.py {args} failed:\n{done.stdout}\n{done.stderr}"
-    return done.stdout
-
-
-def log_in(web_url: str, username: str, password: str) -> str:
-    """Log in through the login form; the session id."""
-    session = requests.Session()
-    form = session.get(web_url + "/accounts/login/", timeout=10)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
-    assert token, "no CSRF token in the login form"
-    answer = session.post(
-        web_url + "/accounts/login/",
-        data={"csrfmiddlewaretoken": token.group(1), "username": username, "password": password},
-        allow_redirects=False,
-        timeout=30,
-    )
-    assert answer.status_code == 302, f"login failed: HTTP {answer.status_code}"
-    return session.cookies["sessionid"]
+# ---- the stack ----------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -252,41 +85,23 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         f"from fwportal.settings import *  # noqa: F403\n\nSTATIC_ROOT = {str(work / 'static')!r}\n"
     )
     env = {
-        **os.environ,
         "PYTHONPATH": os.pathsep.join([str(work), str(ROOT)]),
-        "DJANGO_SETTINGS_MODULE": "load_settings",
-        "DATABASE_URL": f"sqlite:///{work / 'load.sqlite3'}",
         "CACHE_URL": "locmemcache://fwportal-load",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "CREDENTIALS_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-        "DEBUG": "0",
-        "HTTPS_ONLY": "0",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "FIRMWARE_CACHE_SECONDS": str(CACHE_SECONDS),
         "ENOS_READ_TIMEOUT": "1",
-        "PYTHONUNBUFFERED": "1",
     }
-    stack = Stack(work, env, sim_port=free_port(), web_port=free_port())
-    try:
-        stack.start_simulator(*MIXED_FAULTS)
-        manage(env, "migrate", "--noinput")
-        manage(env, "collectstatic", "--noinput")
-        demo = manage(env, "demo", "--gateway-url", stack.sim_url)
+    with Stack(work, "load_settings", env, workers=WORKERS, threads=THREADS) as stack:
+        stack.start_simulator(*SIM_LATENCY, *MIXED_FAULTS)
+        stack.manage("migrate", "--noinput")
+        stack.manage("collectstatic", "--noinput")
+        demo = stack.manage("demo", "--gateway-url", stack.sim_url)
         login = re.search(r"Operator login: (\S+) / (\S+)", demo)
         assert login, demo
         stack.start_gunicorn()
         with ThreadPoolExecutor(LOGINS) as pool:
-            logins = [pool.submit(log_in, stack.web_url, *login.groups()) for _ in range(LOGINS)]
+            logins = [pool.submit(stack.log_in, *login.groups()) for _ in range(LOGINS)]
             stack.cookies = tuple(future.result() for future in logins)
         yield stack
-    finally:
-        stack.close()
-
-
-MIXED_FAULTS = (
-    *("--fault", "mixed", "--fault-rate", "0.1", "--fault-seed", "20261125"),
-    *("--fault-delay", str(SLOW_FAULT_SECONDS)),
-)
 
 
 # ---- load -------------------------------------------------------------------------------------
@@ -338,7 +153,7 @@ def hammer(
 
 def health(stack: Stack) -> tuple[list[int], dict[int, int]]:
     assert stack.web is not None and stack.web.poll() is None, "the gunicorn master died"
-    pids = worker_pids(stack.web.pid)
+    pids = worker_pids(stack.master)
     return pids, {pid: rss_kb(pid) for pid in pids}
 
 
@@ -366,7 +181,7 @@ def test_mixed_faults_under_load_give_only_gateway_statuses_and_workers_stay_wel
     )
     took = time.monotonic() - started
     _, rss_at_end = health(stack)
-    counters = stack.sim_control("GET", "counters")
+    counters = stack.sim_counters()
 
     statuses = Counter(answer.status for answer in [*warm_up, *answers])
     summary = (
@@ -396,7 +211,7 @@ def make_every_worker_fetch(stack: Stack, path: str, counter: str) -> None:
     call for the same firmware can only come from the other worker."""
     for _ in range(15):
         time.sleep(CACHE_SECONDS + 0.2)  # every worker's copy is due for a refetch
-        stack.sim_control("POST", "reset")
+        stack.sim_reset()
         barrier = threading.Barrier(2 * THREADS)
 
         def one(barrier: threading.Barrier = barrier) -> int | str:
@@ -406,7 +221,7 @@ def make_every_worker_fetch(stack: Stack, path: str, counter: str) -> None:
         with ThreadPoolExecutor(2 * THREADS) as pool:
             statuses = list(pool.map(lambda _: one(), range(2 * THREADS)))
         assert set(statuses) == {200}, (path, statuses)
-        if stack.sim_control("GET", "counters")[counter] >= WORKERS:
+        if stack.sim_counters()[counter] >= WORKERS:
             return
     pytest.fail(f"could not get both workers to fetch {path}")
 
@@ -420,15 +235,14 @@ def poll(check: Callable[[], bool], seconds: float, what: str) -> None:
 
 def fetch(stack: Stack, path: str) -> Answer:
     """One GET on a new connection (so over many calls both workers answer)."""
-    with requests.Session() as session:
-        session.cookies.set("sessionid", stack.cookies[0], domain=HOST)
+    with stack.session() as session:
         response = session.get(stack.web_url + path, timeout=30)
     return Answer(path, response.status_code, STALE_BANNER in response.text)
 
 
 def test_enos_outage_serves_stale_pages_then_recovers_without_a_restart(stack: Stack) -> None:
     pids_at_start, _ = health(stack)
-    stack.sim_control("POST", "config", {"fault": None})
+    stack.sim_configure({"fault": None})
     known = [detail_path(i) for i in LOADED_IDS[:3]]
     for path in known:
         make_every_worker_fetch(stack, path, "get")
@@ -444,9 +258,7 @@ def test_enos_outage_serves_stale_pages_then_recovers_without_a_restart(stack: S
         )
         time.sleep(0.5)
         assert stack.sim is not None
-        stack.sim.terminate()  # SIGTERM: the simulator closes every connection and exits
-        stack.sim.wait(timeout=10)
-        stack.sim = None
+        stack.stop_simulator()  # SIGTERM: the simulator closes every connection and exits
         try:
             for path in known:
                 poll(lambda p=path: fetch(stack, p).stale, 5, f"{path} served stale")
@@ -466,7 +278,7 @@ def test_enos_outage_serves_stale_pages_then_recovers_without_a_restart(stack: S
     assert statuses[(200, True)] > 0, statuses
 
     # EnOS is back on the same port; gunicorn is not restarted.
-    stack.start_simulator()
+    stack.start_simulator(*SIM_LATENCY)
     for path in known:
         poll(lambda p=path: not fetch(stack, p).stale, 10, f"{path} fresh again")
     time.sleep(CACHE_SECONDS + 0.2)  # any worker's stale copy has expired by now

@@ -10,7 +10,7 @@ from django.contrib.messages.storage.cookie import CookieStorage
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-from firmware.enos.simulator import DEMO_ORG_ID
+from enos_simulator import DEMO_ORG_ID
 from firmware.page_cache import marker
 from tests.conftest import PASSWORD, text_of
 

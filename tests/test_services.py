@@ -5,9 +5,9 @@ import time
 
 import pytest
 
+from enos_simulator import Fault
 from firmware import services
 from firmware.enos.errors import NotFound, Unreachable, UpstreamError
-from firmware.enos.simulator import Fault
 from firmware.search import FirmwareFilters
 
 TURBINE = "fw-turbine-ctrl-3.2.1"

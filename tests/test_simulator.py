@@ -1,7 +1,7 @@
 """Tests of the EnOS gateway simulator over real HTTP.
 
 Token encryptions and request signatures are computed here by hand from the contract
-(/work/shared/enos-api.md), independently of any project code.
+(docs/enos-api.md), independently of any project code.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from firmware.enos.simulator import (
+from enos_simulator import (
     DEMO_APP_KEY,
     DEMO_APP_SECRET,
     DEMO_ORG_ID,
@@ -856,7 +856,7 @@ def test_access_log_is_silent(sim: Simulator, capfd: pytest.CaptureFixture[str])
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_command_line_serves_until_signalled(signum: int) -> None:
     root = Path(__file__).resolve().parents[1]
-    command = [sys.executable, "-m", "firmware.enos.simulator", "--port", "0", "--latency-ms", "1"]
+    command = [sys.executable, "-m", "enos_simulator", "--port", "0", "--latency-ms", "1"]
     proc = subprocess.Popen(
         command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -885,7 +885,7 @@ def test_command_line_serves_until_signalled(signum: int) -> None:
 def test_command_line_latency_jitter_and_mixed_fault_show_in_the_control_plane() -> None:
     root = Path(__file__).resolve().parents[1]
     command = [
-        *(sys.executable, "-m", "firmware.enos.simulator", "--port", "0"),
+        *(sys.executable, "-m", "enos_simulator", "--port", "0"),
         *("--latency-ms", "20", "--latency-jitter-ms", "30"),
         *("--fault", "mixed", "--fault-rate", "0.1", "--fault-seed", "3", "--fault-delay", "2"),
     ]

@@ -3,18 +3,18 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from firmware.enos import simulator
+from enos_simulator import cli
 
 
 class Command(BaseCommand):
     help = "Run the EnOS gateway simulator (token service, Get and Search Firmware File)."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        simulator.add_arguments(parser)
+        cli.add_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            simulator.run(options)
+            cli.run(options)
         except OSError as exc:
             raise CommandError(
                 f"cannot listen on {options['host']}:{options['port']}: {exc}"

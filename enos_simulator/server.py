@@ -1,28 +1,4 @@
-"""A simulator of the EnOS API gateway: token service and the V2.1 firmware APIs.
-
-It follows /work/shared/enos-api.md. Pure standard library, so benchmark scripts can run it
-without Django::
-
-    python -m firmware.enos.simulator --host 127.0.0.1 --port 8090
-
-In tests::
-
-    with Simulator(port=0) as sim:
-        ...  # talk to sim.url with DEMO_APP_KEY / DEMO_APP_SECRET on DEMO_ORG_ID
-
-Stable firmwareIds of the default fixtures (org DEMO_ORG_ID unless noted):
-
-* ``fw-turbine-ctrl-3.2.1``: new firmware (no productKey), name in four locales, sha256 sign of
-  ``b"fwportal demo firmware\\n"``; also in DEMO_ORG_ID_2 with version 3.3.0.
-* ``fw-legacy-inverter-1.0.4``: old firmware (productKey BXwU4kMk), md5 sign, fileSize as a
-  string, desc null, no firmwareTags and no verification thresholds.
-* ``fw-no-name``: no name and no fileSize keys.
-* ``fw-null-fields``: every optional field present but null.
-* ``fw-xss-tags``: HTML in firmwareTags and desc, plus an unknown ``futureField``.
-* ``fw-quote-name``: name with quotes, ``%`` and ``_``.
-* ``fw-unicode-name``: name with a zh_CN value only.
-* ``fw-unverified``: enableVerification true, isVerified false, thresholds present.
-* ``fw-pitch-and-yaw``: name containing `` and ``.
+"""The simulated gateway: token service, the V2.1 firmware APIs and a control plane, over HTTP/1.1.
 
 Counters: ``token_get``/``token_refresh`` count every request to those endpoints; ``business``
 counts business requests that passed token and signature checks; ``get``/``search`` count the
@@ -42,47 +18,30 @@ auth and is not counted as token or business calls (its TCP connections are coun
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
 import json
 import math
 import random
 import secrets
-import signal
 import socket
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Any, ClassVar, Self
+from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
-__all__ = [
-    "DEFAULT_FIXTURES",
-    "DEMO_APP_KEY",
-    "DEMO_APP_SECRET",
-    "DEMO_ORG_ID",
-    "DEMO_ORG_ID_2",
-    "Fault",
-    "Simulator",
-    "add_arguments",
-    "build_arg_parser",
-    "main",
-    "run",
-]
-
-DEFAULT_FIXTURES = str(Path(__file__).with_name("simulator_fixtures.json"))
-DEMO_APP_KEY = "demo-access-key"
-DEMO_APP_SECRET = "demo-secret-key"  # noqa: S105 - public demo credential of the fixtures
-DEMO_ORG_ID = "o15475466766371"
-DEMO_ORG_ID_2 = "o16000000000002"
+from enos_simulator.expression import ExpressionError, parse_expression
+from enos_simulator.faults import PORTAL_PAGE, Fault, nginx_error_page
+from enos_simulator.fixtures import DEFAULT_FIXTURES
+from enos_simulator.values import finite_number, is_int
 
 AUTH_GET_PATH = "/apim-token-service/v2.0/token/get"
 AUTH_REFRESH_PATH = "/apim-token-service/v2.0/token/refresh"
@@ -108,102 +67,6 @@ COUNTER_NAMES = (
 
 _JSON = "application/json;charset=UTF-8"
 _HTML = "text/html"
-_HTTP_ERROR_STATUSES = (502, 503, 500)
-_STATUS_TEXT = {
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Temporarily Unavailable",
-}
-_NGINX_PAGE = (
-    "<html>\r\n<head><title>{status} {text}</title></head>\r\n<body>\r\n"
-    "<center><h1>{status} {text}</h1></center>\r\n<hr><center>nginx</center>\r\n"
-    "</body>\r\n</html>\r\n"
-)
-_PORTAL_PAGE = (
-    '<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8"><title>EnOS</title></head>\n'
-    '<body><div id="app">Loading EnOS Management Console...</div></body>\n</html>\n'
-)
-
-
-@dataclass
-class Fault:
-    """A failure injected into business responses, each request hit with probability ``rate``."""
-
-    KINDS: ClassVar[tuple[str, ...]] = (
-        "http500",
-        "html",
-        "malformed_json",
-        "error_code",
-        "slow",
-        "drop",
-        "data_null",
-        "wrong_shape",
-        "mixed",
-    )
-    # What a "mixed" fault picks from at each strike: the failures a real gateway shows most.
-    MIXED_KINDS: ClassVar[tuple[str, ...]] = (
-        "http500",
-        "error_code",
-        "malformed_json",
-        "slow",
-        "drop",
-    )
-
-    kind: str
-    rate: float = 1.0
-    delay: float = 0.0
-    code: int | None = None
-    seed: int | None = None
-    _rng: random.Random = field(init=False, repr=False)
-    _http_turn: int = field(init=False, default=0, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.kind not in self.KINDS:
-            raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {self.KINDS}")
-        if not 0.0 <= self.rate <= 1.0:
-            raise ValueError(f"fault rate must be within [0, 1], got {self.rate}")
-        self._rng = random.Random(self.seed)  # noqa: S311 - reproducible chaos, not crypto
-
-    @classmethod
-    def from_dict(cls, spec: Mapping[str, Any]) -> Fault:
-        """A fault from its JSON form: ``kind`` plus optional ``rate``, ``delay``, ``code``,
-        ``seed``; ValueError on anything else."""
-        unknown = set(spec) - {"kind", "rate", "delay", "code", "seed"}
-        if unknown:
-            raise ValueError(f"unknown fault keys: {', '.join(sorted(unknown))}")
-        kind = spec.get("kind")
-        if not isinstance(kind, str):
-            raise ValueError("fault kind must be a string")
-        rate = _number(spec, "rate", 1.0)
-        delay = _number(spec, "delay", 0.0)
-        if delay < 0:
-            raise ValueError("fault delay must not be negative")
-        code, seed = spec.get("code"), spec.get("seed")
-        for name, value in (("code", code), ("seed", seed)):
-            if value is not None and not _is_int(value):
-                raise ValueError(f"fault {name} must be an integer or null")
-        return cls(kind, rate=rate, delay=delay, code=code, seed=seed)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "rate": self.rate,
-            "delay": self.delay,
-            "code": self.code,
-            "seed": self.seed,
-        }
-
-    def _strikes(self) -> bool:
-        return self._rng.random() < self.rate
-
-    def _pick_kind(self) -> str:
-        """The failure of one strike: the fault's own kind, or a random one when "mixed"."""
-        return self._rng.choice(self.MIXED_KINDS) if self.kind == "mixed" else self.kind
-
-    def _next_http_status(self) -> int:
-        status = _HTTP_ERROR_STATUSES[self._http_turn % len(_HTTP_ERROR_STATUSES)]
-        self._http_turn += 1
-        return status
 
 
 @dataclass(frozen=True)
@@ -259,168 +122,9 @@ def _signature(
     return hashlib.sha256(data).hexdigest()
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _number(spec: Mapping[str, Any], name: str, default: float) -> float:
-    value = spec.get(name, default)
-    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number")
-    return float(value)
-
-
-# ---- search expression: a tokenizer and a recursive-descent parser --------------------------
-
-_Predicate = Callable[[Mapping[str, Any]], bool]
-
-
-class _ExpressionError(ValueError):
-    pass
-
-
-def _tokenize(text: str) -> list[tuple[str, str]]:
-    tokens: list[tuple[str, str]] = []
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch.isspace():
-            i += 1
-        elif ch in "=(),":
-            tokens.append(("punct", ch))
-            i += 1
-        elif ch == "'":
-            value, i = _read_string(text, i + 1)
-            tokens.append(("string", value))
-        elif ch.isalnum() or ch in "_.":
-            start = i
-            while i < len(text) and (text[i].isalnum() or text[i] in "_."):
-                i += 1
-            tokens.append(("word", text[start:i]))
-        else:
-            raise _ExpressionError(f"unexpected character {ch!r} at position {i}")
-    return tokens
-
-
-def _read_string(text: str, i: int) -> tuple[str, int]:
-    chars: list[str] = []
-    while i < len(text):
-        ch = text[i]
-        if ch == "\\":
-            if i + 1 == len(text):
-                raise _ExpressionError("backslash at the end of the expression")
-            chars.append(text[i + 1])
-            i += 2
-        elif ch == "'":
-            return "".join(chars), i + 1
-        else:
-            chars.append(ch)
-            i += 1
-    raise _ExpressionError("unterminated string literal")
-
-
-class _ExpressionParser:
-    def __init__(self, text: str) -> None:
-        self._tokens = _tokenize(text)
-        self._pos = 0
-
-    def parse(self) -> list[_Predicate]:
-        if not self._tokens:
-            return []
-        clauses = [self._clause()]
-        while self._pos < len(self._tokens):
-            self._keyword("and")
-            clauses.append(self._clause())
-        return clauses
-
-    def _next(self, kind: str, what: str) -> str:
-        if self._pos == len(self._tokens):
-            raise _ExpressionError(f"expected {what} at the end of the expression")
-        token_kind, value = self._tokens[self._pos]
-        if token_kind != kind:
-            raise _ExpressionError(f"expected {what}, found {value!r}")
-        self._pos += 1
-        return value
-
-    def _keyword(self, word: str) -> None:
-        if self._next("word", repr(word)).lower() != word:
-            raise _ExpressionError(f"expected {word!r}, found {self._tokens[self._pos - 1][1]!r}")
-
-    def _punct(self, char: str) -> None:
-        self._next("punct", repr(char))
-        if self._tokens[self._pos - 1][1] != char:
-            raise _ExpressionError(f"expected {char!r}, found {self._tokens[self._pos - 1][1]!r}")
-
-    def _peek_word(self) -> str | None:
-        if self._pos < len(self._tokens) and self._tokens[self._pos][0] == "word":
-            return self._tokens[self._pos][1].lower()
-        return None
-
-    def _clause(self) -> _Predicate:
-        name = self._next("word", "a field name")
-        if name == "productKey":
-            if self._peek_word() == "in":
-                self._pos += 1
-                return _product_key_in(self._string_list())
-            self._punct("=")
-            return _product_key_in([self._next("string", "a quoted productKey")])
-        if name == "isVerified":
-            self._punct("=")
-            literal = self._next("word", "true or false").lower()
-            if literal not in ("true", "false"):
-                raise _ExpressionError(f"isVerified takes true or false, not {literal!r}")
-            return _is_verified(literal == "true")
-        if name in ("name", "name.default"):
-            self._keyword("like")
-            return _name_like(self._next("string", "a quoted pattern"), name == "name.default")
-        raise _ExpressionError(f"unsupported field {name!r}")
-
-    def _string_list(self) -> list[str]:
-        self._punct("(")
-        values = [self._next("string", "a quoted productKey")]
-        while self._peek_punct() == ",":
-            self._pos += 1
-            values.append(self._next("string", "a quoted productKey"))
-        self._punct(")")
-        return values
-
-    def _peek_punct(self) -> str | None:
-        if self._pos < len(self._tokens) and self._tokens[self._pos][0] == "punct":
-            return self._tokens[self._pos][1]
-        return None
-
-
-def _product_key_in(values: Iterable[str]) -> _Predicate:
-    wanted = frozenset(values)
-    return lambda fw: fw.get("productKey") in wanted
-
-
-def _is_verified(value: bool) -> _Predicate:
-    return lambda fw: fw.get("isVerified") is value
-
-
-def _name_like(pattern: str, default_only: bool) -> _Predicate:
-    needle = pattern.casefold()
-
-    def match(fw: Mapping[str, Any]) -> bool:
-        name = fw.get("name")
-        if not isinstance(name, dict):
-            return False
-        values = [name.get("defaultValue")]
-        i18n = name.get("i18nValue")
-        if not default_only and isinstance(i18n, dict):
-            values += [i18n.get("zh_CN"), i18n.get("en_US")]
-        return any(isinstance(v, str) and needle in v.casefold() for v in values)
-
-    return match
-
-
 def _create_time(fw: Mapping[str, Any]) -> int:
     value = fw.get("createTime")
-    return value if _is_int(value) else 0
-
-
-# ---- the simulator ------------------------------------------------------------------------
+    return value if is_int(value) else 0
 
 
 class Simulator:
@@ -531,7 +235,7 @@ class Simulator:
         seconds = {}
         for name in ("latency", "latency_jitter", "token_lifetime"):
             if name in changes:
-                seconds[name] = _number(changes, name, 0.0)
+                seconds[name] = finite_number(changes, name, 0.0)
                 if seconds[name] < 0:
                     raise ValueError(f"{name} must not be negative")
         if "token_lifetime" in seconds and seconds["token_lifetime"] <= 0:
@@ -689,7 +393,7 @@ class Simulator:
             empty = [name for name in names if request.get(name) in (None, "")]
             if empty:
                 return _token_error(1202, f"parameter empty: {', '.join(empty)}")
-            if not _is_int(request["timestamp"]):
+            if not is_int(request["timestamp"]):
                 return _token_error(1004, "invalid parameter: timestamp must be an integer")
             if not all(isinstance(request[n], str) for n in names if n != "timestamp"):
                 return _token_error(1004, "invalid parameter: expected string values")
@@ -758,11 +462,12 @@ class Simulator:
         """Under the lock: the fault, its kind (a pick when mixed) and HTTP status hitting this
         request, if any."""
         fault = self._fault
-        if fault is None or not fault._strikes():
+        hit = None if fault is None else fault.strike()
+        if fault is None or hit is None:
             return None
         self._counters["faults"] += 1
-        kind = fault._pick_kind()
-        return fault, kind, (fault._next_http_status() if kind == "http500" else 200)
+        kind, http_status = hit
+        return fault, kind, http_status
 
     def _faulty_reply(
         self,
@@ -777,10 +482,9 @@ class Simulator:
         if kind == "drop":
             return _Reply(0, drop=True)
         if kind == "http500":
-            page = _NGINX_PAGE.format(status=http_status, text=_STATUS_TEXT[http_status])
-            return _Reply(http_status, page.encode(), _HTML)
+            return _Reply(http_status, nginx_error_page(http_status), _HTML)
         if kind == "html":
-            return _Reply(200, _PORTAL_PAGE.encode(), _HTML)
+            return _Reply(200, PORTAL_PAGE, _HTML)
         if kind == "error_code":
             return _envelope(200, 500 if fault.code is None else fault.code, "internal error")
         if kind == "data_null":
@@ -840,15 +544,15 @@ class Simulator:
         page_size = pagination.get("pageSize")
         page_no = 1 if page_no is None else page_no
         page_size = DEFAULT_PAGE_SIZE if page_size is None else page_size
-        if not (_is_int(page_no) and _is_int(page_size)):
+        if not (is_int(page_no) and is_int(page_size)):
             return _envelope(200, 400, "pageNo and pageSize must be integers")
         if page_no < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
             return _envelope(
                 200, 400, f"pageNo must be >= 1 and pageSize within 1..{MAX_PAGE_SIZE}"
             )
         try:
-            clauses = _ExpressionParser(expression or "").parse()
-        except _ExpressionError as exc:
+            clauses = parse_expression(expression or "")
+        except ExpressionError as exc:
             return _envelope(200, 400, f"invalid expression: {exc}")
         with self._lock:
             found = [
@@ -925,83 +629,3 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(reply.body)
-
-
-# ---- standalone entry point ------------------------------------------------------------------
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the simulator's options to a parser (a Django management command can reuse this)."""
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8090, help="port to bind, 0 = any free one")
-    parser.add_argument("--fixtures", default=DEFAULT_FIXTURES, help="fixtures JSON file")
-    parser.add_argument(
-        "--token-lifetime", type=float, default=7200, help="access token lifetime in seconds"
-    )
-    parser.add_argument(
-        "--latency-ms", type=float, default=0.0, help="added latency per business call"
-    )
-    parser.add_argument(
-        "--latency-jitter-ms",
-        type=float,
-        default=0.0,
-        help="random extra latency per business call, uniform in 0..this",
-    )
-    parser.add_argument(
-        "--fault", choices=Fault.KINDS, help="inject this fault into business calls"
-    )
-    parser.add_argument("--fault-rate", type=float, default=1.0, help="fault probability, 0..1")
-    parser.add_argument("--fault-seed", type=int, help="random seed of the fault choice")
-    parser.add_argument("--fault-delay", type=float, default=0.0, help="seconds for --fault slow")
-    parser.add_argument("--fault-code", type=int, help="code for --fault error_code (default 500)")
-
-
-def build_arg_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m firmware.enos.simulator", description="Run the EnOS gateway simulator."
-    )
-    add_arguments(parser)
-    return parser
-
-
-def run(options: argparse.Namespace | Mapping[str, Any]) -> int:
-    """Serve until SIGINT or SIGTERM; returns the exit status (0)."""
-    opts = vars(options) if isinstance(options, argparse.Namespace) else dict(options)
-    sim = Simulator(
-        host=opts["host"],
-        port=opts["port"],
-        fixtures=opts["fixtures"],
-        token_lifetime=opts["token_lifetime"],
-        latency=opts["latency_ms"] / 1000,
-        latency_jitter=opts.get("latency_jitter_ms", 0.0) / 1000,
-    )
-    if opts.get("fault"):
-        sim.fault = Fault(
-            opts["fault"],
-            rate=opts["fault_rate"],
-            delay=opts["fault_delay"],
-            code=opts["fault_code"],
-            seed=opts["fault_seed"],
-        )
-    stopping = threading.Event()
-    previous = {
-        signum: signal.signal(signum, lambda *_: stopping.set())
-        for signum in (signal.SIGINT, signal.SIGTERM)
-    }
-    try:
-        sim.start()
-        print(f"EnOS simulator listening on {sim.url}", flush=True)
-        stopping.wait()
-    finally:
-        sim.stop()
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return run(build_arg_parser().parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,86 @@
+"""The simulator's command line, shared by `python -m enos_simulator` and the management command."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from enos_simulator.faults import Fault
+from enos_simulator.fixtures import DEFAULT_FIXTURES
+from enos_simulator.server import Simulator
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the simulator's options to a parser (a Django management command can reuse this)."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8090, help="port to bind, 0 = any free one")
+    parser.add_argument("--fixtures", default=DEFAULT_FIXTURES, help="fixtures JSON file")
+    parser.add_argument(
+        "--token-lifetime", type=float, default=7200, help="access token lifetime in seconds"
+    )
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="added latency per business call"
+    )
+    parser.add_argument(
+        "--latency-jitter-ms",
+        type=float,
+        default=0.0,
+        help="random extra latency per business call, uniform in 0..this",
+    )
+    parser.add_argument(
+        "--fault", choices=Fault.KINDS, help="inject this fault into business calls"
+    )
+    parser.add_argument("--fault-rate", type=float, default=1.0, help="fault probability, 0..1")
+    parser.add_argument("--fault-seed", type=int, help="random seed of the fault choice")
+    parser.add_argument("--fault-delay", type=float, default=0.0, help="seconds for --fault slow")
+    parser.add_argument("--fault-code", type=int, help="code for --fault error_code (default 500)")
+
+
+def build_arg_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m enos_simulator", description="Run the EnOS gateway simulator."
+    )
+    add_arguments(parser)
+    return parser
+
+
+def run(options: argparse.Namespace | Mapping[str, Any]) -> int:
+    """Serve until SIGINT or SIGTERM; returns the exit status (0)."""
+    opts = vars(options) if isinstance(options, argparse.Namespace) else dict(options)
+    sim = Simulator(
+        host=opts["host"],
+        port=opts["port"],
+        fixtures=opts["fixtures"],
+        token_lifetime=opts["token_lifetime"],
+        latency=opts["latency_ms"] / 1000,
+        latency_jitter=opts.get("latency_jitter_ms", 0.0) / 1000,
+    )
+    if opts.get("fault"):
+        sim.fault = Fault(
+            opts["fault"],
+            rate=opts["fault_rate"],
+            delay=opts["fault_delay"],
+            code=opts["fault_code"],
+            seed=opts["fault_seed"],
+        )
+    stopping = threading.Event()
+    previous = {
+        signum: signal.signal(signum, lambda *_: stopping.set())
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        sim.start()
+        print(f"EnOS simulator listening on {sim.url}", flush=True)
+        stopping.wait()
+    finally:
+        sim.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(build_arg_parser().parse_args(argv))

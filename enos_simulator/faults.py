@@ -1,0 +1,120 @@
+"""Failures the simulator injects into business answers, and the pages a failing gateway sends."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from enos_simulator.values import finite_number, is_int
+
+_HTTP_ERROR_STATUSES = (502, 503, 500)
+_STATUS_TEXT = {
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Temporarily Unavailable",
+}
+_NGINX_PAGE = (
+    "<html>\r\n<head><title>{status} {text}</title></head>\r\n<body>\r\n"
+    "<center><h1>{status} {text}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+PORTAL_PAGE = (
+    b'<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8"><title>EnOS</title></head>\n'
+    b'<body><div id="app">Loading EnOS Management Console...</div></body>\n</html>\n'
+)
+
+
+def nginx_error_page(status: int) -> bytes:
+    """The error page the gateway's nginx sends for a 500, 502 or 503."""
+    return _NGINX_PAGE.format(status=status, text=_STATUS_TEXT[status]).encode()
+
+
+@dataclass
+class Fault:
+    """A failure injected into business responses, each request hit with probability ``rate``."""
+
+    KINDS: ClassVar[tuple[str, ...]] = (
+        "http500",
+        "html",
+        "malformed_json",
+        "error_code",
+        "slow",
+        "drop",
+        "data_null",
+        "wrong_shape",
+        "mixed",
+    )
+    # What a "mixed" fault picks from at each strike: the failures a real gateway shows most.
+    MIXED_KINDS: ClassVar[tuple[str, ...]] = (
+        "http500",
+        "error_code",
+        "malformed_json",
+        "slow",
+        "drop",
+    )
+
+    kind: str
+    rate: float = 1.0
+    delay: float = 0.0
+    code: int | None = None
+    seed: int | None = None
+    _rng: random.Random = field(init=False, repr=False)
+    _http_turn: int = field(init=False, default=0, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in self.KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {self.KINDS}")
+        if not 0.0 <= self.rate <= 1.0:
+            raise ValueError(f"fault rate must be within [0, 1], got {self.rate}")
+        self._rng = random.Random(self.seed)  # noqa: S311 - reproducible chaos, not crypto
+
+    @classmethod
+    def from_dict(cls, spec: Mapping[str, Any]) -> Fault:
+        """A fault from its JSON form: ``kind`` plus optional ``rate``, ``delay``, ``code``,
+        ``seed``; ValueError on anything else."""
+        unknown = set(spec) - {"kind", "rate", "delay", "code", "seed"}
+        if unknown:
+            raise ValueError(f"unknown fault keys: {', '.join(sorted(unknown))}")
+        kind = spec.get("kind")
+        if not isinstance(kind, str):
+            raise ValueError("fault kind must be a string")
+        rate = finite_number(spec, "rate", 1.0)
+        delay = finite_number(spec, "delay", 0.0)
+        if delay < 0:
+            raise ValueError("fault delay must not be negative")
+        code, seed = spec.get("code"), spec.get("seed")
+        for name, value in (("code", code), ("seed", seed)):
+            if value is not None and not is_int(value):
+                raise ValueError(f"fault {name} must be an integer or null")
+        return cls(kind, rate=rate, delay=delay, code=code, seed=seed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "rate": self.rate,
+            "delay": self.delay,
+            "code": self.code,
+            "seed": self.seed,
+        }
+
+    def strike(self) -> tuple[str, int] | None:
+        """The failure hitting one request, as its kind (a pick when "mixed") and HTTP status,
+        or None when the request is spared. Not thread-safe: the simulator holds its lock."""
+        if not self._strikes():
+            return None
+        kind = self._pick_kind()
+        return kind, (self._next_http_status() if kind == "http500" else 200)
+
+    def _strikes(self) -> bool:
+        return self._rng.random() < self.rate
+
+    def _pick_kind(self) -> str:
+        """The failure of one strike: the fault's own kind, or a random one when "mixed"."""
+        return self._rng.choice(self.MIXED_KINDS) if self.kind == "mixed" else self.kind
+
+    def _next_http_status(self) -> int:
+        status = _HTTP_ERROR_STATUSES[self._http_turn % len(_HTTP_ERROR_STATUSES)]
+        self._http_turn += 1
+        return status
