@@ -79,6 +79,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         **DATABASES["default"].get("OPTIONS", {}),
     }
+LOCAL_CACHE = "fwportal.local_cache.BoundedLocMemCache"
+# Each process's own memory caches are bounded in bytes (MiB), not only in entries.
+LOCAL_CACHE_MAX_BYTES = env.int("LOCAL_CACHE_MAX_MB", default=64) * 1024 * 1024
 CACHES = {
     "default": env.cache("CACHE_URL", default="locmemcache://fwportal"),
     # Rendered pages and page parts (firmware/page_cache.py, {% cache %}): apart, so they never
@@ -86,11 +89,14 @@ CACHES = {
     # a page again costs less than fetching it over the network, and a restart (a deploy, a new
     # SECRET_KEY) starts with none, so no page rendered by an earlier release is ever served.
     "pages": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "BACKEND": LOCAL_CACHE,
         "LOCATION": "fwportal-pages",
-        "OPTIONS": {"MAX_ENTRIES": 1000},
+        "OPTIONS": {"MAX_ENTRIES": 1000, "MAX_BYTES": LOCAL_CACHE_MAX_BYTES // 2},
     },
 }
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache":
+    CACHES["default"]["BACKEND"] = LOCAL_CACHE
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_BYTES", LOCAL_CACHE_MAX_BYTES)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
