@@ -213,7 +213,7 @@ FIRMWARE_STALE_SECONDS = env.int("FIRMWARE_STALE_SECONDS", default=24 * 3600)
 ACCESS_CACHE_SECONDS = env.int("ACCESS_CACHE_SECONDS", default=10)
 # Finding a firmware id in every org: how many orgs are asked at once, and how long each may take.
 FIND_MAX_WORKERS = env.int("FIND_MAX_WORKERS", default=8)
-FIND_ORG_TIMEOUT = env.float("FIND_ORG_TIMEOUT", default=ENOS_TOTAL_TIMEOUT)
+FIND_ORG_TIMEOUT = env.float("FIND_ORG_TIMEOUT", default=min(ENOS_TOTAL_TIMEOUT, 10.0))
 
 LOGGING = {
     "version": 1,

@@ -1,6 +1,7 @@
 """Finding a firmware id in every org the user may see."""
 
 import re
+import threading
 import time
 
 import pytest
@@ -105,6 +106,8 @@ def test_a_slow_org_is_cut_off_at_the_per_org_timeout(operator_client, granted, 
         response, page = find(operator_client, LEGACY)
         # Not a speed check: waiting for the slow org would take its whole 3 s delay.
         assert time.monotonic() - started < 2.5
+        left = [thread.name for thread in threading.enumerate() if "find-firmware" in thread.name]
+        assert left == [], "a thread of the find outlived the page"
     assert response.status_code == 200
     assert "Slow Org: EnOS did not answer in time" in words(page)
     assert f'href="/orgs/demo/firmware/{LEGACY}/"' in page

@@ -73,6 +73,26 @@ _watchdog = _Watchdog()
 
 
 @contextlib.contextmanager
+def budget(seconds: float) -> Iterator[None]:
+    """Everything this thread does with EnOS in this block, waits included, ends by `seconds`."""
+    outer = getattr(_current, "ends_at", None)
+    ends_at = time.monotonic() + seconds
+    _current.ends_at = ends_at if outer is None else min(outer, ends_at)
+    try:
+        yield
+    finally:
+        _current.ends_at = outer
+
+
+def remaining(seconds: float) -> float:
+    """`seconds`, or less when this thread's budget ends sooner (0 when it has run out)."""
+    ends_at = getattr(_current, "ends_at", None)
+    if ends_at is None:
+        return seconds
+    return max(0.0, min(seconds, ends_at - time.monotonic()))
+
+
+@contextlib.contextmanager
 def deadline(seconds: float) -> Iterator[Watch]:
     """Everything sent and received over HTTP in this block, in this thread, ends by `seconds`."""
     watch = Watch(time.monotonic() + seconds)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 from weakref import WeakValueDictionary
 
+from firmware.enos.deadline import remaining
 from firmware.enos.errors import Busy, EnosError, UpstreamTimeout
 
 T = TypeVar("T")
@@ -63,6 +64,7 @@ def run_once(
             raise failure
         return None
 
+    wait_seconds = remaining(wait_seconds)
     deadline = time.monotonic() + wait_seconds
     local = _local_lock(key)
     if not local.acquire(timeout=wait_seconds):

@@ -17,7 +17,12 @@ from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from firmware.enos.deadline import WatchedHTTPConnection, WatchedHTTPSConnection, deadline
+from firmware.enos.deadline import (
+    WatchedHTTPConnection,
+    WatchedHTTPSConnection,
+    deadline,
+    remaining,
+)
 from firmware.enos.errors import (
     BadResponse,
     CredentialsRejected,
@@ -122,9 +127,12 @@ def exchange(
     """One HTTP round trip within `limits.total_timeout`: the checked envelope, or an EnosError."""
     session = _session_for(base_url, limits.pool_size)
     data = call.body_bytes()
+    total = remaining(limits.total_timeout)
+    if total <= 0:
+        raise UpstreamTimeout("no time was left to ask EnOS")
     # Connection retries must fit in the total deadline too.
-    timeout = (min(limits.connect_timeout, limits.total_timeout / 3), limits.read_timeout)
-    with deadline(limits.total_timeout) as watch:
+    timeout = (min(limits.connect_timeout, total / 3), min(limits.read_timeout, total))
+    with deadline(total) as watch:
         try:
             response = session.request(
                 call.method,
@@ -144,19 +152,19 @@ def exchange(
             raise Unreachable("TLS handshake with the EnOS gateway failed") from exc
         except (requests.exceptions.RequestException, OSError) as exc:
             if watch.expired:
-                raise _late(limits) from exc
+                raise _late(total) from exc
             if isinstance(exc, requests.exceptions.Timeout) or (
                 exc.args and isinstance(exc.args[0], ReadTimeoutError)
             ):
                 raise UpstreamTimeout(f"EnOS sent nothing for {timeout[1]} s") from exc
             raise Unreachable("the EnOS gateway could not be reached") from exc
         if watch.expired:
-            raise _late(limits)
+            raise _late(total)
     return _checked(response.status_code, response.headers, content)
 
 
-def _late(limits: Limits) -> UpstreamTimeout:
-    return UpstreamTimeout(f"EnOS did not complete its answer within {limits.total_timeout:g} s")
+def _late(seconds: float) -> UpstreamTimeout:
+    return UpstreamTimeout(f"EnOS did not complete its answer within {seconds:.3g} s")
 
 
 def _read_capped(response: requests.Response, cap: int) -> bytes:
