@@ -13,6 +13,10 @@ from firmware.enos.types import FirmwareInfo, Page
 from firmware.languages import locale_name, name_in
 from firmware.services import Fetched
 
+# Sizes and counts outside these bounds are nonsense from EnOS, shown like missing values.
+LARGEST_FILE_SIZE = 1024**5 - 1  # a pebibyte or more is no firmware file
+LARGEST_DEVICE_COUNT = 2**31 - 1  # EnOS keeps the verification thresholds in 32-bit integers
+
 
 @dataclass(frozen=True)
 class Translation:
@@ -75,11 +79,37 @@ class FirmwarePage:
         return bool(self.firmware.sign) and self.firmware.sign_method in ("md5", "sha256")
 
     @property
+    def file_size(self) -> int | None:
+        return known_size(self.firmware.file_size)
+
+    @property
     def has_thresholds(self) -> bool:
-        return (
-            self.firmware.max_allowed_for_verification is not None
-            and self.firmware.min_success_for_verified is not None
-        )
+        """Whether both thresholds are set and make sense together."""
+        at_most = self.firmware.max_allowed_for_verification
+        at_least = self.firmware.min_success_for_verified
+        if at_most is None or at_least is None:
+            return False
+        return _plausible_count(at_most) and _plausible_count(at_least) and at_least <= at_most
+
+    @property
+    def thresholds_unknown(self) -> bool:
+        """Whether EnOS sent thresholds that make no sense: negative, huge, or more devices that
+        must succeed than may take part."""
+        at_most = self.firmware.max_allowed_for_verification
+        at_least = self.firmware.min_success_for_verified
+        sent = [count for count in (at_most, at_least) if count is not None]
+        if not all(_plausible_count(count) for count in sent):
+            return True
+        return at_most is not None and at_least is not None and at_least > at_most
+
+
+def known_size(size: int | None) -> int | None:
+    """A file size in bytes as shown: None (unknown) when missing, negative or absurdly large."""
+    return size if size is not None and 0 <= size <= LARGEST_FILE_SIZE else None
+
+
+def _plausible_count(count: int) -> bool:
+    return 0 <= count <= LARGEST_DEVICE_COUNT
 
 
 def display_name(firmware: FirmwareInfo, language: str) -> str | None:

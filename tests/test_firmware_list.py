@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from firmware.enos.simulator import Fault
+from firmware.enos.simulator import DEMO_ORG_ID, Fault
 from firmware.search import FirmwareFilters, quote
 from tests.conftest import text_of
 from tests.demo_fixtures import DEMO_FIRMWARE as FIXTURES
@@ -153,6 +153,22 @@ def test_invalid_filters_give_the_form_back_with_a_message(
     assert message in page
     assert "Please correct the filters below." in page
     assert simulator.counters["search"] == 0
+
+
+@pytest.mark.django_db
+def test_a_nonsense_size_is_listed_as_unknown(operator_client, simulator):
+    simulator.add_firmware(
+        {
+            "orgId": DEMO_ORG_ID,
+            "firmwareId": "fw-odd",
+            "name": {"defaultValue": "Odd sizes"},
+            "fileSize": -5,
+        }
+    )
+    response, page = listing(operator_client, q="Odd sizes")
+    assert ids_on(response) == ["fw-odd"]
+    assert '<td class="num">—</td>' in page
+    assert "-5 B" not in page and 'title="-5"' not in page
 
 
 @pytest.mark.django_db

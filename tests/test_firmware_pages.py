@@ -8,7 +8,8 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
-from firmware.enos.simulator import Fault
+from firmware.enos.simulator import DEMO_ORG_ID, Fault
+from firmware.templatetags.firmware_format import binary_size
 from tests.conftest import make_org, text_of
 
 TURBINE = "fw-turbine-ctrl-3.2.1"
@@ -72,6 +73,61 @@ def test_firmware_without_name_or_size_still_renders(operator_client):
     page = text_of(operator_client.get(detail_url("fw-no-name")))
     assert '<h1 id="firmware-name">fw-no-name</h1>' in page
     assert "No name" in page
+
+
+NONSENSE_SIZES = [-5, -(1024**3), 1024**5, 2**70]
+NONSENSE_THRESHOLDS = [(-1, -3), (-1, 8), (10, -2), (10, 12), (2**40, 8), (None, -1)]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("size", NONSENSE_SIZES)
+def test_a_nonsense_size_is_shown_as_unknown(operator_client, simulator, size):
+    simulator.add_firmware({"orgId": DEMO_ORG_ID, "firmwareId": "fw-odd", "fileSize": size})
+    page = text_of(operator_client.get(detail_url("fw-odd")))
+    assert re.search(r'<dt>Size</dt><dd>\s*<span class="muted">Unknown</span>', page)
+    assert f"{size:,} bytes" not in page and f"{size} B" not in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("at_most", "at_least"), NONSENSE_THRESHOLDS)
+def test_nonsense_thresholds_are_shown_as_unknown(operator_client, simulator, at_most, at_least):
+    simulator.add_firmware(
+        {
+            "orgId": DEMO_ORG_ID,
+            "firmwareId": "fw-odd",
+            "maxAllowedForVerification": at_most,
+            "minSuccessForVerified": at_least,
+        }
+    )
+    page = text_of(operator_client.get(detail_url("fw-odd")))
+    assert re.search(r'id="thresholds">\s*<span class="muted">Unknown</span>', page)
+    assert "At most" not in page and "At least" not in page and "<meter" not in page
+    assert "No thresholds set" not in page
+
+
+@pytest.mark.django_db
+def test_sensible_edge_values_are_shown_as_given(operator_client, simulator):
+    simulator.add_firmware(
+        {
+            "orgId": DEMO_ORG_ID,
+            "firmwareId": "fw-edges",
+            "fileSize": 0,
+            "maxAllowedForVerification": 5,
+            "minSuccessForVerified": 5,
+        }
+    )
+    page = text_of(operator_client.get(detail_url("fw-edges")))
+    assert '<span id="file-size" title="0 bytes">0 B</span>' in page
+    assert "At most 5 devices take part in verification." in page
+    assert '<meter min="0" max="5" value="5"' in page
+
+
+@pytest.mark.parametrize("size", [*NONSENSE_SIZES, None])
+def test_binary_size_prints_nothing_for_a_missing_or_nonsense_size(size):
+    with translation.override("en"):
+        assert binary_size(size) == ""
+        assert binary_size(1023) == "1023 B"
+        assert binary_size(1024**5 - 1).endswith(" TiB")
 
 
 @pytest.mark.django_db

@@ -3,21 +3,25 @@ from django.utils.formats import number_format
 from django.utils.translation import get_language
 
 from firmware.enos.types import FirmwareInfo
-from firmware.presentation import display_name
+from firmware.presentation import display_name, known_size
 
 register = template.Library()
 
 BINARY_UNITS = ["B", "KiB", "MiB", "GiB", "TiB"]
 
+register.filter("known_size", known_size)
+
 
 @register.filter
 def binary_size(size: int | None) -> str:
-    """52428800 -> "50.0 MiB", in the active language's number format."""
+    """52428800 -> "50.0 MiB", in the active language's number format; "" for an unknown or
+    nonsense size (the template says it is unknown)."""
+    size = known_size(size)
     if size is None:
         return ""
     value = float(size)
     for unit in BINARY_UNITS:
-        if abs(value) < 1024 or unit == BINARY_UNITS[-1]:
+        if value < 1024 or unit == BINARY_UNITS[-1]:
             break
         value /= 1024
     if unit == "B":
