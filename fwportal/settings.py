@@ -200,6 +200,9 @@ ACCESS_CACHE_SECONDS = env.int("ACCESS_CACHE_SECONDS", default=10)
 FIND_MAX_WORKERS = env.int("FIND_MAX_WORKERS", default=8)
 FIND_ORG_TIMEOUT = env.float("FIND_ORG_TIMEOUT", default=ENOS_CONNECT_TIMEOUT + ENOS_READ_TIMEOUT)
 
+# Error reports (the DEBUG page, mails to ADMINS) never show EnOS tokens, signatures or secrets.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "firmware.error_reports.SecretsFilter"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
