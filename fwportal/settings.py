@@ -12,12 +12,13 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-SECRET_KEY = env.str("SECRET_KEY")
+# Required, like CREDENTIALS_KEYS: when missing, the system checks (firmware/checks.py) say so.
+SECRET_KEY = env.str("SECRET_KEY", default="")
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 
 # Fernet keys for the orgs' EnOS secret keys: the first encrypts, all decrypt (rotation).
-CREDENTIALS_KEYS = env.list("CREDENTIALS_KEYS")
+CREDENTIALS_KEYS = env.list("CREDENTIALS_KEYS", default=[])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
