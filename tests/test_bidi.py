@@ -22,7 +22,10 @@ NAME = f"Invoice{RLO}fdp.exe"
 VERSION = f"1.0{RLO}-beta"
 HOSTILE_FIRMWARE = {
     "firmwareId": HOSTILE,
-    "name": {"defaultValue": NAME, "i18nValue": {"en_US": NAME, "zh_CN": f"固件{RLO}ABC"}},
+    "name": {
+        "defaultValue": NAME,
+        "i18nValue": {"en_US": NAME, "zh_CN": f"固件{RLO}ABC", f"xx{RLO}_YY": "other"},
+    },
     "version": VERSION,
     "desc": f"first line{RLO}\nsecond line",
     "productKey": f"PK{RLO}1",
@@ -68,6 +71,7 @@ def test_the_detail_page_isolates_everything_enos_sent(operator_client, hostile)
     assert f'<span class="chip-key"><bdi>site{RLO}</bdi></span>' in page
     assert f'<span class="chip-value"><bdi>north{RLO}</bdi></span>' in page
     assert f'<bdi lang="zh-CN">固件{RLO}ABC</bdi>' in page
+    assert f'<span class="muted"><bdi>xx{RLO}_YY</bdi>:</span>' in page  # an unknown locale
     assert f"<bdi>first line{RLO}<br>second line</bdi>" in page
     assert_isolated(page)
 
