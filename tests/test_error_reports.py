@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.debug import ExceptionReporter
 
 from firmware import error_reports
-from firmware.enos import auth, client
+from firmware.enos import client
 from firmware.enos.simulator import DEMO_ORG_ID
 from tests.conftest import make_org, text_of
 
@@ -42,21 +42,6 @@ def debug_client(client, simulator, secret, operator, settings):
     client.force_login(operator)
     client.raise_request_exception = False
     return client
-
-
-@pytest.fixture
-def signatures(monkeypatch):
-    """Every (access token, signature) pair the client computes, recorded on the way through."""
-    seen = []
-    real = auth.request_signature
-
-    def recording(access_token, query, body, timestamp, secret_key):
-        signature = real(access_token, query, body, timestamp, secret_key)
-        seen.append((access_token, signature))
-        return signature
-
-    monkeypatch.setattr(auth, "request_signature", recording)
-    return seen
 
 
 def break_parsing_the_answer(monkeypatch):
