@@ -7,6 +7,7 @@ class FirmwareConfig(AppConfig):
     verbose_name = _("Firmware")
 
     def ready(self) -> None:
-        from firmware import signals
+        from firmware import checks, signals
 
         signals.connect()
+        checks.register()

@@ -1,10 +1,12 @@
-"""Liveness of what every page needs: the database and the cache."""
+"""Liveness of what every page needs: the database, the cache and usable credential keys."""
 
 import logging
 import uuid
 
 from django.core.cache import cache
 from django.db import DatabaseError, connection
+
+from firmware import credentials
 
 logger = logging.getLogger(__name__)
 
@@ -29,5 +31,16 @@ def _cache_answers() -> bool:
         return False
 
 
+def _credential_keys_usable() -> bool:
+    problem = credentials.keys_problem()
+    if problem is not None:
+        logger.warning("health check: %s", problem)
+    return problem is None
+
+
 def run_checks() -> dict[str, bool]:
-    return {"database": _database_answers(), "cache": _cache_answers()}
+    return {
+        "database": _database_answers(),
+        "cache": _cache_answers(),
+        "credential_keys": _credential_keys_usable(),
+    }

@@ -76,10 +76,19 @@ class FirmwarePage:
 
     @property
     def has_thresholds(self) -> bool:
-        return (
-            self.firmware.max_allowed_for_verification is not None
-            and self.firmware.min_success_for_verified is not None
-        )
+        """Whether both thresholds are set and make sense together (the parser has checked
+        each is a count)."""
+        at_most = self.firmware.max_allowed_for_verification
+        at_least = self.firmware.min_success_for_verified
+        return at_most is not None and at_least is not None and at_least <= at_most
+
+    @property
+    def thresholds_unknown(self) -> bool:
+        """Whether EnOS sent thresholds that contradict each other: more devices must succeed
+        than may take part."""
+        at_most = self.firmware.max_allowed_for_verification
+        at_least = self.firmware.min_success_for_verified
+        return at_most is not None and at_least is not None and at_least > at_most
 
 
 def display_name(firmware: FirmwareInfo, language: str) -> str | None:

@@ -12,12 +12,13 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-SECRET_KEY = env.str("SECRET_KEY")
+# Required, like CREDENTIALS_KEYS: when missing, the system checks (firmware/checks.py) say so.
+SECRET_KEY = env.str("SECRET_KEY", default="")
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 
 # Fernet keys for the orgs' EnOS secret keys: the first encrypts, all decrypt (rotation).
-CREDENTIALS_KEYS = env.list("CREDENTIALS_KEYS")
+CREDENTIALS_KEYS = env.list("CREDENTIALS_KEYS", default=[])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -214,6 +215,9 @@ ACCESS_CACHE_SECONDS = env.int("ACCESS_CACHE_SECONDS", default=10)
 # Finding a firmware id in every org: how many orgs are asked at once, and how long each may take.
 FIND_MAX_WORKERS = env.int("FIND_MAX_WORKERS", default=8)
 FIND_ORG_TIMEOUT = env.float("FIND_ORG_TIMEOUT", default=min(ENOS_TOTAL_TIMEOUT, 10.0))
+
+# Error reports (the DEBUG page, mails to ADMINS) never show EnOS tokens, signatures or secrets.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "firmware.error_reports.SecretsFilter"
 
 LOGGING = {
     "version": 1,

@@ -11,6 +11,10 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from firmware.checks import refuse_to_serve_misconfigured
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fwportal.settings")
 
 application = get_wsgi_application()
+# Misconfigured, gunicorn's boot fails here with the check's one line, not at the first page.
+refuse_to_serve_misconfigured()

@@ -5,6 +5,7 @@ from django.contrib.auth.models import Group, User
 from django.core.cache import caches
 
 from enos_simulator import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_ORG_ID, Simulator
+from firmware.enos import auth
 from firmware.models import Org
 
 PASSWORD = "correct horse battery staple"
@@ -82,3 +83,18 @@ def operator_client(client, granted):
 @pytest.fixture
 def group(db):
     return Group.objects.create(name="field-ops")
+
+
+@pytest.fixture
+def signatures(monkeypatch):
+    """Every (access token, signature) pair the client computes, recorded on the way through."""
+    seen = []
+    real = auth.request_signature
+
+    def recording(access_token, query, body, timestamp, secret_key):
+        signature = real(access_token, query, body, timestamp, secret_key)
+        seen.append((access_token, signature))
+        return signature
+
+    monkeypatch.setattr(auth, "request_signature", recording)
+    return seen

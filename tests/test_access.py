@@ -107,7 +107,7 @@ def test_superuser_demoted_loses_access_at_once(client, org, django_user_model):
 @pytest.mark.django_db
 def test_edited_org_credentials_are_used_at_once(operator_client, org):
     url = "/orgs/demo/firmware/fw-turbine-ctrl-3.2.1/"
-    assert "version 3.2.1" in operator_client.get(url).content.decode()
+    assert "version <bdi>3.2.1</bdi>" in operator_client.get(url).content.decode()
     org.org_id = "o16000000000002"
     org.save()
-    assert "version 3.3.0" in operator_client.get(url).content.decode()
+    assert "version <bdi>3.3.0</bdi>" in operator_client.get(url).content.decode()

@@ -53,7 +53,7 @@ def test_several_orgs_have_it_lists_the_matches(operator_client, solar, simulato
     assert "Found in 2 organizations" in page
     assert f'href="/orgs/demo/firmware/{TURBINE}/">Demo</a>' in page
     assert f'href="/orgs/solar/firmware/{TURBINE}/">Solar Park</a>' in page
-    assert "version 3.3.0" in page and "version 3.2.1" in page
+    assert "version <bdi>3.3.0</bdi>" in page and "version <bdi>3.2.1</bdi>" in page
     assert "Turbine controller" in page
     zh = text_of(
         operator_client.get(

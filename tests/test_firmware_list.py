@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from enos_simulator import Fault
+from enos_simulator import DEMO_ORG_ID, Fault
 from firmware.search import FirmwareFilters, quote
 from tests.conftest import text_of
 from tests.demo_fixtures import DEMO_FIRMWARE as FIXTURES
@@ -44,7 +44,8 @@ def test_the_list_is_newest_first_with_links_to_detail_pages(operator_client):
     newest = newest_first(FIXTURES)[:50]
     assert ids_on(response) == [f["firmwareId"] for f in newest]
     assert f"Showing 1–50 of {len(FIXTURES)}" in page
-    assert 'href="/orgs/demo/firmware/fw-turbine-ctrl-3.2.1/">Turbine controller</a>' in page
+    link = 'href="/orgs/demo/firmware/fw-turbine-ctrl-3.2.1/"><bdi>Turbine controller</bdi></a>'
+    assert link in page
 
 
 @pytest.mark.django_db
@@ -153,6 +154,22 @@ def test_invalid_filters_give_the_form_back_with_a_message(
     assert message in page
     assert "Please correct the filters below." in page
     assert simulator.counters["search"] == 0
+
+
+@pytest.mark.django_db
+def test_a_nonsense_size_makes_the_list_a_bad_answer_naming_it(operator_client, simulator):
+    simulator.add_firmware(
+        {
+            "orgId": DEMO_ORG_ID,
+            "firmwareId": "fw-odd",
+            "name": {"defaultValue": "Odd sizes"},
+            "fileSize": -5,
+        }
+    )
+    response, page = listing(operator_client, q="Odd sizes")
+    assert response.status_code == 502
+    assert "FirmwareInfo field fileSize is out of range" in page
+    assert "-5 B" not in page and 'title="-5"' not in page
 
 
 @pytest.mark.django_db

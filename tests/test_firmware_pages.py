@@ -8,7 +8,8 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
-from enos_simulator import Fault
+from enos_simulator import DEMO_ORG_ID, Fault
+from firmware.templatetags.firmware_format import binary_size
 from tests.conftest import make_org, text_of
 
 TURBINE = "fw-turbine-ctrl-3.2.1"
@@ -25,11 +26,11 @@ def test_detail_page_shows_everything_firmware_info_holds(operator_client, simul
     assert response.status_code == 200
     page = text_of(response)
     for expected in [
-        '<h1 id="firmware-name">Turbine controller</h1>',
-        '<span lang="zh-CN">风机控制器</span>',
-        '<span lang="ja-JP">風車コントローラ</span>',
+        '<h1 id="firmware-name"><bdi>Turbine controller</bdi></h1>',
+        '<bdi lang="zh-CN">风机控制器</bdi>',
+        '<bdi lang="ja-JP">風車コントローラ</bdi>',
         "Controlador de turbina",
-        "version 3.2.1",
+        "version <bdi>3.2.1</bdi>",
         "Main controller firmware",
         "enos-connect://2325a9b338800000.zip",
         "50.0 MiB",
@@ -40,7 +41,8 @@ def test_detail_page_shows_everything_firmware_info_holds(operator_client, simul
         "At most 10 devices take part in verification.",
         "At least 8 must succeed.",
         '<meter min="0" max="10" value="8"',
-        '<span class="chip-key">site</span><span class="chip-value">north</span>',
+        '<span class="chip-key"><bdi>site</bdi></span>'
+        '<span class="chip-value"><bdi>north</bdi></span>',
         "fw-turbine-ctrl-3.2.1",
         "o15475466766371",
         "UTC 2024-06-10 09:39:05",
@@ -51,7 +53,7 @@ def test_detail_page_shows_everything_firmware_info_holds(operator_client, simul
     assert "old firmware file" not in page
     request_id = response.context["page"].firmware.request_id
     uuid.UUID(request_id)  # the simulator's, not a placeholder
-    assert f'<dd class="mono" id="request-id">{request_id}</dd>' in page
+    assert f'<dd class="mono" id="request-id"><bdi>{request_id}</bdi></dd>' in page
     assert 'data-method="sha256"' in page
 
 
@@ -70,8 +72,78 @@ def test_old_firmware_shows_product_key_and_the_absence_of_optional_fields(opera
 @pytest.mark.django_db
 def test_firmware_without_name_or_size_still_renders(operator_client):
     page = text_of(operator_client.get(detail_url("fw-no-name")))
-    assert '<h1 id="firmware-name">fw-no-name</h1>' in page
+    assert '<h1 id="firmware-name"><bdi>fw-no-name</bdi></h1>' in page
     assert "No name" in page
+
+
+NONSENSE_SIZES = [-5, -(1024**3), 1024**5, 2**70]
+NONSENSE_THRESHOLDS = [
+    ("maxAllowedForVerification", -1),
+    ("minSuccessForVerified", -2),
+    ("maxAllowedForVerification", 2**40),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("size", NONSENSE_SIZES)
+def test_a_nonsense_size_is_a_bad_answer_naming_the_field(operator_client, simulator, size):
+    simulator.add_firmware({"orgId": DEMO_ORG_ID, "firmwareId": "fw-odd", "fileSize": size})
+    response = operator_client.get(detail_url("fw-odd"))
+    assert response.status_code == 502
+    page = text_of(response)
+    assert "FirmwareInfo field fileSize is out of range" in page
+    assert f"{size:,} bytes" not in page and f"{size} B" not in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("field", "count"), NONSENSE_THRESHOLDS)
+def test_a_nonsense_threshold_is_a_bad_answer_naming_the_field(
+    operator_client, simulator, field, count
+):
+    simulator.add_firmware({"orgId": DEMO_ORG_ID, "firmwareId": "fw-odd", field: count})
+    response = operator_client.get(detail_url("fw-odd"))
+    assert response.status_code == 502
+    assert f"FirmwareInfo field {field} is out of range" in text_of(response)
+
+
+@pytest.mark.django_db
+def test_thresholds_that_contradict_each_other_are_shown_as_unknown(operator_client, simulator):
+    simulator.add_firmware(
+        {
+            "orgId": DEMO_ORG_ID,
+            "firmwareId": "fw-odd",
+            "maxAllowedForVerification": 10,
+            "minSuccessForVerified": 12,
+        }
+    )
+    page = text_of(operator_client.get(detail_url("fw-odd")))
+    assert re.search(r'id="thresholds">\s*<span class="muted">Unknown</span>', page)
+    assert "At most" not in page and "At least" not in page and "<meter" not in page
+    assert "No thresholds set" not in page
+
+
+@pytest.mark.django_db
+def test_sensible_edge_values_are_shown_as_given(operator_client, simulator):
+    simulator.add_firmware(
+        {
+            "orgId": DEMO_ORG_ID,
+            "firmwareId": "fw-edges",
+            "fileSize": 0,
+            "maxAllowedForVerification": 5,
+            "minSuccessForVerified": 5,
+        }
+    )
+    page = text_of(operator_client.get(detail_url("fw-edges")))
+    assert '<span id="file-size" title="0 bytes">0 B</span>' in page
+    assert "At most 5 devices take part in verification." in page
+    assert '<meter min="0" max="5" value="5"' in page
+
+
+def test_binary_size_prints_nothing_for_a_missing_size():
+    with translation.override("en"):
+        assert binary_size(None) == ""
+        assert binary_size(1023) == "1023 B"
+        assert binary_size(1024**5 - 1).endswith(" TiB")
 
 
 @pytest.mark.django_db
@@ -198,7 +270,7 @@ def test_language_from_accept_language(
     response = operator_client.get(detail_url(TURBINE), HTTP_ACCEPT_LANGUAGE=accept_language)
     page = text_of(response)
     assert f'<html lang="{html_lang}">' in page
-    assert f'<h1 id="firmware-name">{name}</h1>' in page
+    assert f'<h1 id="firmware-name"><bdi>{name}</bdi></h1>' in page
     assert created in page
     assert all(number in page for number in numbers), numbers
     with translation.override(html_lang):
@@ -217,13 +289,13 @@ def test_language_switcher_sets_a_cookie_and_keeps_the_url(operator_client):
     assert response["Location"] == detail_url(TURBINE)
     assert response.cookies["django_language"].value == "zh-hans"
     page = text_of(operator_client.get(detail_url(TURBINE), HTTP_ACCEPT_LANGUAGE="en"))
-    assert '<h1 id="firmware-name">风机控制器</h1>' in page
+    assert '<h1 id="firmware-name"><bdi>风机控制器</bdi></h1>' in page
 
 
 @pytest.mark.django_db
 def test_the_name_shown_falls_back_to_any_name_when_the_language_has_none(operator_client):
     page = text_of(operator_client.get(detail_url("fw-unicode-name"), HTTP_ACCEPT_LANGUAGE="es"))
-    assert '<h1 id="firmware-name">边缘网关固件</h1>' in page
+    assert '<h1 id="firmware-name"><bdi>边缘网关固件</bdi></h1>' in page
 
 
 @pytest.mark.django_db

@@ -11,27 +11,11 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from enos_simulator import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_ORG_ID, Fault
-from firmware.enos import auth
 from firmware.models import Org
 from tests.conftest import PASSWORD, text_of
 
 TURBINE = "fw-turbine-ctrl-3.2.1"
 WRONG_SECRET = "wrong-secret-5f1d0c"
-
-
-@pytest.fixture
-def signatures(monkeypatch):
-    """Every (access token, signature) pair the client computes, recorded on the way through."""
-    seen = []
-    real = auth.request_signature
-
-    def recording(access_token, query, body, timestamp, secret_key):
-        signature = real(access_token, query, body, timestamp, secret_key)
-        seen.append((access_token, signature))
-        return signature
-
-    monkeypatch.setattr(auth, "request_signature", recording)
-    return seen
 
 
 def cli(monkeypatch, *args, stdin=""):

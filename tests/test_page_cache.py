@@ -24,7 +24,7 @@ def page_of(response) -> str:
 
 
 def request_id_on(page: str) -> str:
-    match = re.search(r'<dd class="mono" id="request-id">([^<]+)</dd>', page)
+    match = re.search(r'<dd class="mono" id="request-id"><bdi>([^<]+)</bdi></dd>', page)
     assert match is not None
     return match.group(1)
 
@@ -135,7 +135,7 @@ def test_what_enos_says_now_replaces_the_cached_page(operator_client, simulator,
         }
     )
     page = page_of(operator_client.get(DETAIL))
-    assert "Patched controller firmware" in page and "version 3.2.2" in page
+    assert "Patched controller firmware" in page and "version <bdi>3.2.2</bdi>" in page
     assert "Main controller firmware" not in page
 
 

@@ -21,8 +21,9 @@ def test_views_are_listed_newest_first_and_deduplicated(operator_client):
         view(operator_client, firmware_id)
     assert recent_ids(operator_client) == ["fw-unverified", "fw-turbine-ctrl-3.2.1"]
     page = operator_client.get(reverse("firmware:home")).content.decode()
-    assert 'href="/orgs/demo/firmware/fw-turbine-ctrl-3.2.1/">Turbine controller</a>' in page
-    assert '<span class="muted">3.2.1</span>' in page
+    link = 'href="/orgs/demo/firmware/fw-turbine-ctrl-3.2.1/"><bdi>Turbine controller</bdi></a>'
+    assert link in page
+    assert '<span class="muted"><bdi>3.2.1</bdi></span>' in page
 
 
 @pytest.mark.django_db

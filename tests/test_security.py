@@ -119,7 +119,8 @@ def test_a_success_before_the_limit_resets_the_count(client, operator):
 def test_healthz_answers_ok_without_login_and_without_secrets(client, org):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": True, "cache": True}}
+    checks = {"database": True, "cache": True, "credential_keys": True}
+    assert response.json() == {"status": "ok", "checks": checks}
     assert response["Cache-Control"].startswith("max-age=0")
 
 
@@ -129,7 +130,16 @@ def test_healthz_is_503_when_the_cache_does_not_answer(client, monkeypatch):
     monkeypatch.setattr(health, "cache", unreachable)
     response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json()["checks"] == {"database": True, "cache": False}
+    assert response.json()["checks"] == {"database": True, "cache": False, "credential_keys": True}
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_when_a_credential_key_is_malformed(client, settings):
+    settings.CREDENTIALS_KEYS = [*settings.CREDENTIALS_KEYS, "not-a-fernet-key-7d1e"]
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"database": True, "cache": True, "credential_keys": False}
+    assert "7d1e" not in response.content.decode()
 
 
 @pytest.mark.django_db
@@ -140,4 +150,4 @@ def test_healthz_is_503_when_the_database_does_not_answer(client, monkeypatch):
     monkeypatch.setattr(health.connection, "cursor", broken_cursor)
     response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json()["checks"] == {"database": False, "cache": True}
+    assert response.json()["checks"] == {"database": False, "cache": True, "credential_keys": True}

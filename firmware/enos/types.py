@@ -16,8 +16,8 @@ DESCRIPTION_CAP = 64 * 1024
 ID_CAP = 256
 MAX_TRANSLATIONS = 50
 MAX_TAGS = 200
-FILE_SIZE_RANGE = (0, 2**53)
-COUNT_RANGE = (0, 10**9)
+FILE_SIZE_RANGE = (0, 1024**5 - 1)  # a pebibyte or more is no firmware file
+COUNT_RANGE = (0, 2**31 - 1)  # EnOS keeps counts and thresholds in 32-bit integers
 MILLIS_RANGE = (0, 253402300799999)  # up to the end of year 9999
 LOCALE_PATTERN = re.compile(r"[A-Za-z]{2,8}([_-][A-Za-z0-9]{1,8}){0,3}")
 # NUL (PostgreSQL refuses it in text) and the other C0 controls but tab and newlines.

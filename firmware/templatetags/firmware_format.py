@@ -1,5 +1,7 @@
 from django import template
 from django.utils.formats import number_format
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
 from firmware.enos.types import FirmwareInfo
@@ -8,16 +10,20 @@ from firmware.presentation import display_name
 register = template.Library()
 
 BINARY_UNITS = ["B", "KiB", "MiB", "GiB", "TiB"]
+ISOLATE_INITIATORS = frozenset("\u2066\u2067\u2068")  # LEFT-TO-RIGHT, RIGHT-TO-LEFT, FIRST STRONG
+FIRST_STRONG_ISOLATE = "\u2068"
+POP_DIRECTIONAL_ISOLATE = "\u2069"
 
 
 @register.filter
 def binary_size(size: int | None) -> str:
-    """52428800 -> "50.0 MiB", in the active language's number format."""
+    """52428800 -> "50.0 MiB", in the active language's number format; "" for an unknown size
+    (the template says it is unknown)."""
     if size is None:
         return ""
     value = float(size)
     for unit in BINARY_UNITS:
-        if abs(value) < 1024 or unit == BINARY_UNITS[-1]:
+        if value < 1024 or unit == BINARY_UNITS[-1]:
             break
         value /= 1024
     if unit == "B":
@@ -35,3 +41,38 @@ def grouped(number: int | None) -> str:
 def firmware_name(firmware: FirmwareInfo) -> str:
     """The firmware's name in the active language (or any name, or its id)."""
     return display_name(firmware, get_language()) or firmware.firmware_id
+
+
+@register.filter
+def bdi(text: object) -> SafeString | str:
+    """Text EnOS sent, escaped, in a <bdi>: right-to-left text or bidi controls (U+202E) in it
+    cannot reorder the page around it. "" for None or "", so `|default` still applies."""
+    if text is None or text == "":
+        return ""
+    # Escaped first; dropping PDI characters cannot make markup.
+    return mark_safe(f"<bdi>{_balanced(conditional_escape(text))}</bdi>")  # noqa: S308
+
+
+@register.filter(is_safe=True)
+def isolate(text: object) -> str:
+    """Text EnOS sent between FIRST STRONG ISOLATE and POP DIRECTIONAL ISOLATE, for where no
+    markup may go (<title>). "" for None or ""."""
+    if text is None or text == "":
+        return ""
+    return f"{FIRST_STRONG_ISOLATE}{_balanced(str(text))}{POP_DIRECTIONAL_ISOLATE}"
+
+
+def _balanced(text: str) -> str:
+    """The text without the PDIs that close no isolate of its own: one would close ours early."""
+    if POP_DIRECTIONAL_ISOLATE not in text:
+        return text
+    kept, open_isolates = [], 0
+    for char in text:
+        if char in ISOLATE_INITIATORS:
+            open_isolates += 1
+        elif char == POP_DIRECTIONAL_ISOLATE:
+            if not open_isolates:
+                continue
+            open_isolates -= 1
+        kept.append(char)
+    return "".join(kept)
