@@ -212,3 +212,17 @@ def test_an_org_not_granted_is_404(client, org, outsider, simulator):
     client.force_login(outsider)
     assert client.get(LIST_URL).status_code == 404
     assert simulator.counters["search"] == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("firmware_id", ["a/b", "fw 1", "fw-" + "x" * 200, "../admin"])
+def test_a_firmware_whose_id_cannot_be_a_url_is_listed_without_a_link(
+    operator_client, simulator, firmware_id
+):
+    simulator.add_firmware(
+        {"orgId": DEMO_ORG_ID, "firmwareId": firmware_id, "name": {"defaultValue": "Unlinkable"}}
+    )
+    response, page = listing(operator_client, q="Unlinkable")
+    assert response.status_code == 200
+    assert "Unlinkable" in page
+    assert 'href="/orgs/demo/firmware/' not in page.split("<tbody>")[1].split("</tbody>")[0]

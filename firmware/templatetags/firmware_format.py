@@ -5,6 +5,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
 from firmware.enos.types import FirmwareInfo
+from firmware.forms import FIRMWARE_ID_PATTERN
 from firmware.presentation import display_name
 
 register = template.Library()
@@ -35,6 +36,12 @@ def binary_size(size: int | None) -> str:
 def grouped(number: int | None) -> str:
     """An exact count with the active language's thousands separator: 52428800 -> "52,428,800"."""
     return "" if number is None else number_format(number, force_grouping=True)
+
+
+@register.filter
+def routable(firmware_id: str) -> bool:
+    """Whether a firmware id EnOS sent can be part of a page's URL (some ids cannot be linked)."""
+    return bool(FIRMWARE_ID_PATTERN.match(firmware_id))
 
 
 @register.filter
