@@ -98,3 +98,12 @@ def test_every_surface_says_an_unreadable_secret_cannot_be_read(
         call_command("orgs", "test", "demo")
     assert simulator.counters["token_get"] == 0
     assert "org=demo secret key cannot be decrypted" in caplog.text
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "ja", "es"])
+def test_every_failure_is_worded_in_every_language(language):
+    for kind in set(KINDS.values()):
+        for text in (kind.title, kind.advice, kind.summary):
+            english = str(text)
+            with translation.override(language):
+                assert str(text) != english, f"{kind.name}: {english!r} is not translated"
