@@ -113,7 +113,13 @@ class EnosClient:
     def get_firmware(self, firmware_id: str) -> FirmwareInfo:
         query = {"action": "get", "orgId": self.credentials.org_id, "firmwareId": firmware_id}
         envelope = self._call(Call("GET", FIRMWARE_PATH, "get", query, subject=firmware_id))
-        return FirmwareInfo.from_api(envelope.get("data"), request_id=envelope.get("requestId"))
+        request_id = envelope.get("requestId")
+        firmware = FirmwareInfo.from_api(envelope.get("data"), request_id=request_id)
+        if firmware.firmware_id != firmware_id:
+            raise BadResponse(
+                "FirmwareInfo field firmwareId names another firmware", request_id=request_id
+            )
+        return firmware
 
     def search_firmware(self, *, expression: str | None, page: int, page_size: int) -> Page:
         query = {"action": "search", "orgId": self.credentials.org_id}
