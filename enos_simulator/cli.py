@@ -31,12 +31,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="random extra latency per business call, uniform in 0..this",
     )
     parser.add_argument(
-        "--fault", choices=Fault.KINDS, help="inject this fault into business calls"
+        "--fault", choices=Fault.KINDS, help="inject this fault into the calls of --fault-scope"
+    )
+    parser.add_argument(
+        "--fault-scope",
+        choices=Fault.SCOPES,
+        default="business",
+        help="calls the fault hits: business (default), token (get and refresh) or all",
     )
     parser.add_argument("--fault-rate", type=float, default=1.0, help="fault probability, 0..1")
     parser.add_argument("--fault-seed", type=int, help="random seed of the fault choice")
     parser.add_argument("--fault-delay", type=float, default=0.0, help="seconds for --fault slow")
     parser.add_argument("--fault-code", type=int, help="code for --fault error_code (default 500)")
+
+
+def fault_from_options(opts: Mapping[str, Any]) -> Fault | None:
+    """The fault the parsed options ask for, if any; ValueError when they make no valid one."""
+    if not opts.get("fault"):
+        return None
+    return Fault(
+        opts["fault"],
+        rate=opts["fault_rate"],
+        delay=opts["fault_delay"],
+        code=opts["fault_code"],
+        seed=opts["fault_seed"],
+        scope=opts.get("fault_scope", "business"),
+    )
 
 
 def build_arg_parser() -> argparse.ArgumentParser:
@@ -58,14 +78,7 @@ def run(options: argparse.Namespace | Mapping[str, Any]) -> int:
         latency=opts["latency_ms"] / 1000,
         latency_jitter=opts.get("latency_jitter_ms", 0.0) / 1000,
     )
-    if opts.get("fault"):
-        sim.fault = Fault(
-            opts["fault"],
-            rate=opts["fault_rate"],
-            delay=opts["fault_delay"],
-            code=opts["fault_code"],
-            seed=opts["fault_seed"],
-        )
+    sim.fault = fault_from_options(opts)
     stopping = threading.Event()
     previous = {
         signum: signal.signal(signum, lambda *_: stopping.set())
@@ -83,4 +96,10 @@ def run(options: argparse.Namespace | Mapping[str, Any]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run(build_arg_parser().parse_args(argv))
+    parser = build_arg_parser()
+    options = parser.parse_args(argv)
+    try:
+        fault_from_options(vars(options))
+    except ValueError as exc:
+        parser.error(str(exc))  # a usage error, not a traceback, for a fault that makes no sense
+    return run(options)

@@ -1,10 +1,10 @@
-"""Failures the simulator injects into business answers, and the pages a failing gateway sends."""
+"""Failures the simulator injects into its answers, and the pages a failing gateway sends."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from enos_simulator.values import finite_number, is_int
@@ -31,9 +31,12 @@ def nginx_error_page(status: int) -> bytes:
     return _NGINX_PAGE.format(status=status, text=_STATUS_TEXT[status]).encode()
 
 
-@dataclass
+@dataclasses.dataclass
 class Fault:
-    """A failure injected into business responses, each request hit with probability ``rate``."""
+    """A failure injected into answers, each request in ``scope`` hit with probability ``rate``.
+
+    ``scope``: "business" (the firmware APIs), "token" (token get and refresh) or "all".
+    """
 
     KINDS: ClassVar[tuple[str, ...]] = (
         "http500",
@@ -54,27 +57,31 @@ class Fault:
         "slow",
         "drop",
     )
+    SCOPES: ClassVar[tuple[str, ...]] = ("business", "token", "all")
 
     kind: str
     rate: float = 1.0
     delay: float = 0.0
     code: int | None = None
     seed: int | None = None
-    _rng: random.Random = field(init=False, repr=False)
-    _http_turn: int = field(init=False, default=0, repr=False)
+    scope: str = "business"
+    _rng: random.Random = dataclasses.field(init=False, repr=False)
+    _http_turn: int = dataclasses.field(init=False, default=0, repr=False)
 
     def __post_init__(self) -> None:
         if self.kind not in self.KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {self.KINDS}")
         if not 0.0 <= self.rate <= 1.0:
             raise ValueError(f"fault rate must be within [0, 1], got {self.rate}")
+        if self.scope not in self.SCOPES:
+            raise ValueError(f"unknown fault scope {self.scope!r}; expected one of {self.SCOPES}")
         self._rng = random.Random(self.seed)  # noqa: S311 - reproducible chaos, not crypto
 
     @classmethod
     def from_dict(cls, spec: Mapping[str, Any]) -> Fault:
         """A fault from its JSON form: ``kind`` plus optional ``rate``, ``delay``, ``code``,
-        ``seed``; ValueError on anything else."""
-        unknown = set(spec) - {"kind", "rate", "delay", "code", "seed"}
+        ``seed``, ``scope``; ValueError on anything else."""
+        unknown = set(spec) - _SPEC_KEYS
         if unknown:
             raise ValueError(f"unknown fault keys: {', '.join(sorted(unknown))}")
         kind = spec.get("kind")
@@ -88,7 +95,10 @@ class Fault:
         for name, value in (("code", code), ("seed", seed)):
             if value is not None and not is_int(value):
                 raise ValueError(f"fault {name} must be an integer or null")
-        return cls(kind, rate=rate, delay=delay, code=code, seed=seed)
+        scope = spec.get("scope", "business")
+        if not isinstance(scope, str):
+            raise ValueError("fault scope must be a string")
+        return cls(kind, rate=rate, delay=delay, code=code, seed=seed, scope=scope)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -97,12 +107,15 @@ class Fault:
             "delay": self.delay,
             "code": self.code,
             "seed": self.seed,
+            "scope": self.scope,
         }
 
-    def strike(self) -> tuple[str, int] | None:
-        """The failure hitting one request, as its kind (a pick when "mixed") and HTTP status,
-        or None when the request is spared. Not thread-safe: the simulator holds its lock."""
-        if not self._strikes():
+    def strike(self, endpoint: str) -> tuple[str, int] | None:
+        """The failure hitting one request to ``endpoint`` ("business" or "token"), as its kind
+        (a pick when "mixed") and HTTP status, or None when the request is spared. Requests out
+        of scope draw no random number, so a seed gives the same strikes whatever else is
+        called. Not thread-safe: the simulator holds its lock."""
+        if self.scope not in (endpoint, "all") or not self._strikes():
             return None
         kind = self._pick_kind()
         return kind, (self._next_http_status() if kind == "http500" else 200)
@@ -118,3 +131,6 @@ class Fault:
         status = _HTTP_ERROR_STATUSES[self._http_turn % len(_HTTP_ERROR_STATUSES)]
         self._http_turn += 1
         return status
+
+
+_SPEC_KEYS = frozenset(f.name for f in dataclasses.fields(Fault) if f.init)

@@ -31,6 +31,7 @@ from enos_simulator import (
     DEMO_ORG_ID_2,
     Fault,
     Simulator,
+    main,
 )
 from tests.demo_fixtures import DEMO_FIRMWARE as ORG1
 from tests.demo_fixtures import FIXTURES, names_of
@@ -714,7 +715,51 @@ def test_mixed_fault_picks_each_kind_reproducibly_from_its_seed(sim: Simulator, 
     assert outcomes(12) != first
 
 
+# ---- fault scope: business calls, the token service or both ---------------------------------
+
+
+def test_token_scope_hits_the_token_service_only(sim: Simulator, token: str) -> None:
+    sim.fault = Fault("http500", scope="token")
+    got = send(sim, "POST", TOKEN_GET, json.dumps(token_body()).encode())
+    refreshed = send(sim, "POST", TOKEN_REFRESH, json.dumps(token_body(accessToken=token)).encode())
+    assert (got.status, refreshed.status) == (502, 503) and b"nginx" in got.body
+    assert get_firmware(sim, token, TURBINE).json()["code"] == 0
+    counters = sim.counters
+    assert (counters["token_get"], counters["token_refresh"], counters["faults"]) == (2, 1, 2)
+    sim.fault = None
+    assert get_token(sim) == token  # the refresh was not served: the old token is current
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "data"),
+    [("error_code", 500, None), ("data_null", 0, None), ("wrong_shape", 0, "not-an-object")],
+)
+def test_token_scope_failures_look_like_the_token_service(
+    sim: Simulator, kind: str, status: int, data: Any
+) -> None:
+    sim.fault = Fault(kind, scope="token")
+    reply = post_token(sim, token_body())
+    assert (reply["status"], reply["data"]) == (status, data)
+
+
+def test_scope_all_hits_token_and_business_calls(sim: Simulator, token: str) -> None:
+    sim.fault = Fault("error_code", code=24500, scope="all")
+    assert post_token(sim, token_body())["status"] == 24500
+    assert get_firmware(sim, token, TURBINE).json()["code"] == 24500
+    assert sim.counters["faults"] == 2
+
+
 # ---- control plane (for a simulator in another process) -------------------------------------
+
+
+# Faults the control plane and the command line refuse, and what the error says.
+BAD_FAULTS = [
+    ({"kind": "drop", "scope": "nowhere"}, "unknown fault scope"),
+    ({"kind": "drop", "scope": 1}, "scope must be a string"),
+]
+
+# The keys a fault's JSON form has besides kind, rate, delay, code and seed, at their defaults.
+NEW_FAULT_DEFAULTS = {"scope": "business"}
 
 
 def control(sim: Simulator, method: str, path: str, payload: Any = None) -> Resp:
@@ -745,7 +790,7 @@ def test_control_config_applies_the_keys_given(sim: Simulator, token: str) -> No
         "latency": 0.01,
         "latency_jitter": 0.0,
         "token_lifetime": 7200,
-        "fault": {**fault, "rate": 1.0, "delay": 0.0},
+        "fault": {**fault, "rate": 1.0, "delay": 0.0, **NEW_FAULT_DEFAULTS},
     }
     assert sim.latency == 0.01 and sim.fault is not None and sim.fault.kind == "error_code"
     assert get_firmware(sim, token, TURBINE).json()["code"] == 24500
@@ -783,12 +828,20 @@ def test_control_mixed_fault_by_config(sim: Simulator, token: str) -> None:
         {"fault": {"kind": "drop", "seed": 1.5}},
         {"fault": {"kind": "drop", "extra": 1}},
         {"latency": 0.5, "fault": {"kind": "teapot"}},
+        *({"fault": fault} for fault, _ in BAD_FAULTS),
     ],
 )
 def test_control_config_rejects_bad_input_and_changes_nothing(sim: Simulator, payload: Any) -> None:
     reply = control(sim, "POST", "config", payload)
     assert reply.status == 400 and reply.json()["error"]
     assert (sim.latency, sim.latency_jitter, sim.token_lifetime, sim.fault) == (0, 0, 7200, None)
+
+
+@pytest.mark.parametrize(("fault", "message"), BAD_FAULTS)
+def test_control_config_says_what_is_wrong_with_a_fault(
+    sim: Simulator, fault: dict[str, Any], message: str
+) -> None:
+    assert message in control(sim, "POST", "config", {"fault": fault}).json()["error"]
 
 
 def test_control_config_rejects_a_body_that_is_not_json(sim: Simulator) -> None:
@@ -882,6 +935,23 @@ def test_command_line_serves_until_signalled(signum: int) -> None:
         proc.wait()
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--fault", "drop", "--fault-scope", "nowhere"], "invalid choice: 'nowhere'"),
+        (["--fault", "drop", "--fault-rate", "2"], "fault rate must be within [0, 1]"),
+    ],
+)
+def test_command_line_refuses_a_bad_fault_with_a_usage_error(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--port", "0", *args])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: python -m enos_simulator") and message in err
+
+
 def test_command_line_latency_jitter_and_mixed_fault_show_in_the_control_plane() -> None:
     root = Path(__file__).resolve().parents[1]
     command = [
@@ -900,7 +970,10 @@ def test_command_line_latency_jitter_and_mixed_fault_show_in_the_control_plane()
             "latency": 0.02,
             "latency_jitter": 0.03,
             "token_lifetime": 7200,
-            "fault": {"kind": "mixed", "rate": 0.1, "delay": 2.0, "code": None, "seed": 3},
+            "fault": {
+                **{"kind": "mixed", "rate": 0.1, "delay": 2.0, "code": None, "seed": 3},
+                **NEW_FAULT_DEFAULTS,
+            },
         }
     finally:
         proc.terminate()
