@@ -42,7 +42,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fault-rate", type=float, default=1.0, help="fault probability, 0..1")
     parser.add_argument("--fault-seed", type=int, help="random seed of the fault choice")
     parser.add_argument("--fault-delay", type=float, default=0.0, help="seconds for --fault slow")
-    parser.add_argument("--fault-code", type=int, help="code for --fault error_code (default 500)")
+    parser.add_argument(
+        "--fault-code",
+        type=int,
+        help="business code of error_code (default 500); HTTP status of redirect (default 302)",
+    )
+    parser.add_argument(
+        "--fault-size",
+        type=int,
+        help="body bytes of huge_body (default 6 MiB); desc characters of huge_description "
+        "(default 5000000)",
+    )
+    parser.add_argument(
+        "--fault-field", help="odd_value: path of the value, e.g. data.fileSize, data[].firmwareId"
+    )
+    parser.add_argument("--fault-value", help="odd_value: raw JSON text put there, e.g. 1e999")
+    parser.add_argument(
+        "--fault-retry-after", default="2", help="rate_limited: Retry-After, verbatim (default 2)"
+    )
 
 
 def fault_from_options(opts: Mapping[str, Any]) -> Fault | None:
@@ -56,6 +73,10 @@ def fault_from_options(opts: Mapping[str, Any]) -> Fault | None:
         code=opts["fault_code"],
         seed=opts["fault_seed"],
         scope=opts.get("fault_scope", "business"),
+        size=opts.get("fault_size"),
+        field=opts.get("fault_field"),
+        value=opts.get("fault_value"),
+        retry_after=opts.get("fault_retry_after", "2"),
     )
 
 

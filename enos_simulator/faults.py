@@ -7,6 +7,7 @@ import random
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from enos_simulator.tamper import parse_path
 from enos_simulator.values import finite_number, is_int
 
 _HTTP_ERROR_STATUSES = (502, 503, 500)
@@ -36,6 +37,11 @@ class Fault:
     """A failure injected into answers, each request in ``scope`` hit with probability ``rate``.
 
     ``scope``: "business" (the firmware APIs), "token" (token get and refresh) or "all".
+    Parameters that only some kinds read: ``delay`` (seconds of slow), ``size`` (bytes of
+    huge_body, characters of huge_description's desc), ``code`` (error_code's business code,
+    redirect's HTTP status), ``field`` and ``value`` (odd_value's path and raw JSON text, see
+    ``tamper.parse_path``), ``retry_after`` (rate_limited's header, sent verbatim). None means
+    the kind's default.
     """
 
     KINDS: ClassVar[tuple[str, ...]] = (
@@ -48,6 +54,11 @@ class Fault:
         "data_null",
         "wrong_shape",
         "mixed",
+        "huge_body",
+        "huge_description",
+        "odd_value",
+        "rate_limited",
+        "redirect",
     )
     # What a "mixed" fault picks from at each strike: the failures a real gateway shows most.
     MIXED_KINDS: ClassVar[tuple[str, ...]] = (
@@ -58,6 +69,10 @@ class Fault:
         "drop",
     )
     SCOPES: ClassVar[tuple[str, ...]] = ("business", "token", "all")
+    DEFAULT_SIZES: ClassVar[Mapping[str, int]] = {
+        "huge_body": 6 * 1024 * 1024,  # above fwportal's 5 MiB answer cap
+        "huge_description": 5_000_000,
+    }
 
     kind: str
     rate: float = 1.0
@@ -65,6 +80,10 @@ class Fault:
     code: int | None = None
     seed: int | None = None
     scope: str = "business"
+    size: int | None = None
+    field: str | None = None
+    value: str | None = None
+    retry_after: str = "2"
     _rng: random.Random = dataclasses.field(init=False, repr=False)
     _http_turn: int = dataclasses.field(init=False, default=0, repr=False)
 
@@ -75,12 +94,39 @@ class Fault:
             raise ValueError(f"fault rate must be within [0, 1], got {self.rate}")
         if self.scope not in self.SCOPES:
             raise ValueError(f"unknown fault scope {self.scope!r}; expected one of {self.SCOPES}")
+        if self.size is None:
+            self.size = self.DEFAULT_SIZES.get(self.kind)
+        elif self.size < 1:
+            raise ValueError(f"fault size must be a positive integer, got {self.size}")
+        self._check_kind_parameters()
         self._rng = random.Random(self.seed)  # noqa: S311 - reproducible chaos, not crypto
+
+    def _check_kind_parameters(self) -> None:
+        """The parameters that some kinds need, or need in a given form."""
+        if self.kind == "huge_description" and self.scope != "business":
+            raise ValueError("huge_description alters firmware answers: its scope must be business")
+        if self.kind == "odd_value":
+            if self.field is None or self.value is None:
+                raise ValueError("odd_value needs field (a path such as data.fileSize) and value")
+            parse_path(self.field)
+            try:
+                self.value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(
+                    "fault value must be UTF-8 text, without lone surrogates"
+                ) from None
+        if self.kind == "redirect":
+            self.code = 302 if self.code is None else self.code
+            if not 300 <= self.code <= 399:
+                raise ValueError(f"redirect code must be an HTTP 3xx status, got {self.code}")
+        # http.server writes header values as Latin-1 and would split the head at a line break.
+        if any(char in "\r\n" or ord(char) > 0xFF for char in self.retry_after):
+            raise ValueError("fault retry_after must be one line of Latin-1 text")
 
     @classmethod
     def from_dict(cls, spec: Mapping[str, Any]) -> Fault:
-        """A fault from its JSON form: ``kind`` plus optional ``rate``, ``delay``, ``code``,
-        ``seed``, ``scope``; ValueError on anything else."""
+        """A fault from its JSON form: ``kind`` plus any of the optional fields (null: the
+        default); ValueError on anything else."""
         unknown = set(spec) - _SPEC_KEYS
         if unknown:
             raise ValueError(f"unknown fault keys: {', '.join(sorted(unknown))}")
@@ -91,14 +137,30 @@ class Fault:
         delay = finite_number(spec, "delay", 0.0)
         if delay < 0:
             raise ValueError("fault delay must not be negative")
-        code, seed = spec.get("code"), spec.get("seed")
-        for name, value in (("code", code), ("seed", seed)):
+        code, seed, size = spec.get("code"), spec.get("seed"), spec.get("size")
+        for name, value in (("code", code), ("seed", seed), ("size", size)):
             if value is not None and not is_int(value):
                 raise ValueError(f"fault {name} must be an integer or null")
-        scope = spec.get("scope", "business")
-        if not isinstance(scope, str):
-            raise ValueError("fault scope must be a string")
-        return cls(kind, rate=rate, delay=delay, code=code, seed=seed, scope=scope)
+        scope, retry_after = spec.get("scope", "business"), spec.get("retry_after", "2")
+        for name, value in (("scope", scope), ("retry_after", retry_after)):
+            if not isinstance(value, str):
+                raise ValueError(f"fault {name} must be a string")
+        field, raw = spec.get("field"), spec.get("value")
+        for name, value in (("field", field), ("value", raw)):
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"fault {name} must be a string or null")
+        return cls(
+            kind,
+            rate=rate,
+            delay=delay,
+            code=code,
+            seed=seed,
+            scope=scope,
+            size=size,
+            field=field,
+            value=raw,
+            retry_after=retry_after,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -108,6 +170,10 @@ class Fault:
             "code": self.code,
             "seed": self.seed,
             "scope": self.scope,
+            "size": self.size,
+            "field": self.field,
+            "value": self.value,
+            "retry_after": self.retry_after,
         }
 
     def strike(self, endpoint: str) -> tuple[str, int] | None:

@@ -12,12 +12,13 @@ auth and is not counted as token or business calls (its TCP connections are coun
     POST /_simulator/reset      -> zeroes the counters, answers them
     POST /_simulator/config     {"latency": s, "latency_jitter": s, "token_lifetime": s,
                                  "fault": null | {"kind": k, "rate": r, "delay": s, "code": n,
-                                                  "seed": n, "scope": s}}
+                                                  "seed": n, "scope": s, "size": n,
+                                                  "field": p, "value": t, "retry_after": t}}
                                 -> applies the keys given, answers the whole configuration
 
 A fault (faults.Fault) hits business calls, token calls or both, as its scope says. Kinds that
-replace the answer (drop, http500, html, error_code, data_null, wrong_shape) leave the request
-unserved; slow and malformed_json serve it late or cut.
+replace the answer (drop, http500, html, error_code, data_null, wrong_shape, rate_limited) leave
+the request unserved; the others alter the real answer (tamper).
 """
 
 from __future__ import annotations
@@ -40,12 +41,19 @@ from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 from urllib.parse import parse_qsl, urlsplit
 
 from enos_simulator.expression import ExpressionError, parse_expression
 from enos_simulator.faults import PORTAL_PAGE, Fault, nginx_error_page
 from enos_simulator.fixtures import DEFAULT_FIXTURES
+from enos_simulator.tamper import (
+    Spliced,
+    padded,
+    parse_path,
+    with_huge_descriptions,
+    with_raw_value,
+)
 from enos_simulator.values import finite_number, is_int
 
 AUTH_GET_PATH = "/apim-token-service/v2.0/token/get"
@@ -90,9 +98,10 @@ class _Token:
 @dataclasses.dataclass(frozen=True)
 class _Reply:
     status: int
-    body: bytes = b""
+    body: bytes | Spliced = b""
     content_type: str = _JSON
     drop: bool = False
+    headers: tuple[tuple[str, str], ...] = ()  # beyond Content-Type and the framing
 
 
 def _sha256_hex(text: str) -> str:
@@ -352,10 +361,11 @@ class Simulator:
     # -- request handling
 
     def _handle(self, method: str, path: str, query: str, headers: Message, body: bytes) -> _Reply:
+        location = self.url + path + ("?" + query if query else "")  # a redirect fault's target
         if method == "POST" and path in (AUTH_GET_PATH, AUTH_REFRESH_PATH):
-            return self._token(body, refresh=path == AUTH_REFRESH_PATH)
+            return self._token(body, refresh=path == AUTH_REFRESH_PATH, location=location)
         if path == FIRMWARE_PATH:
-            return self._business(method, query, headers, body)
+            return self._business(method, query, headers, body, location)
         if path.startswith(CONTROL_PREFIX):
             return self._control(method, path, body)
         return _json_reply(404, {"code": 404, "msg": "not found"})
@@ -387,14 +397,14 @@ class Simulator:
         except ValueError as exc:
             return _json_reply(400, {"error": str(exc)})
 
-    def _token(self, body: bytes, *, refresh: bool) -> _Reply:
+    def _token(self, body: bytes, *, refresh: bool, location: str) -> _Reply:
         with self._lock:
             self._counters["token_refresh" if refresh else "token_get"] += 1
             strike = self._strike_fault("token")
         answer = functools.partial(self._token_request, body, refresh=refresh)
         if strike is None:
             return answer()
-        return self._faulty_reply(*strike, answer, token=True)
+        return self._faulty_reply(*strike, answer, token=True, location=location)
 
     def _token_request(self, body: bytes, *, refresh: bool) -> _Reply:
         names = ("appKey", "timestamp", "encryption") + (("accessToken",) if refresh else ())
@@ -440,7 +450,9 @@ class Simulator:
         self._current_token[app_key] = token.value
         return token
 
-    def _business(self, method: str, query: str, headers: Message, body: bytes) -> _Reply:
+    def _business(
+        self, method: str, query: str, headers: Message, body: bytes, location: str
+    ) -> _Reply:
         with self._lock:
             latency = self._latency
             if self._latency_jitter > 0:
@@ -469,7 +481,7 @@ class Simulator:
         answer = functools.partial(self._firmware_action, method, params, app, body)
         if strike is None:
             return answer()
-        return self._faulty_reply(*strike, answer, token=False)
+        return self._faulty_reply(*strike, answer, token=False, location=location)
 
     def _strike_fault(self, endpoint: str) -> tuple[Fault, str, int] | None:
         """Under the lock: the fault, its kind (a pick when mixed) and HTTP status hitting this
@@ -490,6 +502,7 @@ class Simulator:
         answer: Callable[[], _Reply],
         *,
         token: bool,
+        location: str,
     ) -> _Reply:
         """What a struck request gets: a replacement, or its real ``answer`` altered."""
         replacement = _replacement(fault, kind, http_status, token=token)
@@ -497,10 +510,7 @@ class Simulator:
             return replacement
         if kind == "slow":
             time.sleep(fault.delay)
-        reply = answer()
-        if kind == "malformed_json":
-            return dataclasses.replace(reply, body=reply.body[: len(reply.body) // 2])
-        return reply
+        return _altered(fault, kind, answer(), location)
 
     def _firmware_action(
         self, method: str, params: Sequence[tuple[str, str]], app: _App, body: bytes
@@ -578,6 +588,9 @@ def _replacement(fault: Fault, kind: str, http_status: int, *, token: bool) -> _
         return _Reply(http_status, nginx_error_page(http_status), _HTML)
     if kind == "html":
         return _Reply(200, PORTAL_PAGE, _HTML)
+    if kind == "rate_limited":
+        reply = _json_reply(429, {"code": 429, "msg": "Too Many Requests"})
+        return dataclasses.replace(reply, headers=(("Retry-After", fault.retry_after),))
     if kind == "error_code":
         code = 500 if fault.code is None else fault.code
         if token:
@@ -587,6 +600,24 @@ def _replacement(fault: Fault, kind: str, http_status: int, *, token: bool) -> _
         data = None if kind == "data_null" else "not-an-object"
         return _token_answer(0, "SUCCESS", data) if token else _envelope(200, 0, "OK", data=data)
     return None
+
+
+def _altered(fault: Fault, kind: str, reply: _Reply, location: str) -> _Reply:
+    """The real answer as a fault of a serving kind sends it."""
+    body = cast(bytes, reply.body)  # only this function makes a Spliced body
+    if kind == "malformed_json":
+        return dataclasses.replace(reply, body=body[: len(body) // 2])
+    if kind == "huge_body":
+        return dataclasses.replace(reply, body=padded(body, fault.size))
+    if kind == "huge_description":
+        return dataclasses.replace(reply, body=with_huge_descriptions(body, fault.size))
+    if kind == "odd_value":
+        spliced = with_raw_value(body, parse_path(fault.field), fault.value)
+        return dataclasses.replace(reply, body=spliced)
+    if kind == "redirect":
+        headers = (("Location", location),)
+        return dataclasses.replace(reply, status=fault.code, headers=headers)
+    return reply
 
 
 class _Server(ThreadingHTTPServer):
@@ -648,7 +679,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(reply.body)))
+        for name, value in reply.headers:
+            self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(reply.body)
+        chunks = reply.body.chunks() if isinstance(reply.body, Spliced) else (reply.body,)
+        for chunk in chunks:
+            self.wfile.write(chunk)

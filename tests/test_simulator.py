@@ -127,15 +127,20 @@ def call(
     signed_body: bytes | None = None,
     conn: http.client.HTTPConnection | None = None,
 ) -> Resp:
-    ts = str(now_ms())
-    signature = sha256_hex(
-        sign_data(token, params, body if signed_body is None else signed_body, ts, secret)
-    )
-    path = FIRMWARE + "?" + urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
-    headers = {"apim-accesstoken": token, "apim-signature": signature, "apim-timestamp": ts}
+    path, headers = signed(token, params, body if signed_body is None else signed_body, secret)
     if method == "POST":
         headers["Content-Type"] = "application/json"
     return send(sim, method, path, body if method == "POST" else None, headers, conn)
+
+
+def signed(
+    token: str, params: list[tuple[str, str]], body: bytes = b"", secret: str = DEMO_APP_SECRET
+) -> tuple[str, dict[str, str]]:
+    """The path and auth headers of a business call."""
+    ts = str(now_ms())
+    signature = sha256_hex(sign_data(token, params, body, ts, secret))
+    path = FIRMWARE + "?" + urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
+    return path, {"apim-accesstoken": token, "apim-signature": signature, "apim-timestamp": ts}
 
 
 def get_firmware(
@@ -592,6 +597,11 @@ def test_fault_kinds_are_known() -> None:
         "data_null",
         "wrong_shape",
         "mixed",
+        "huge_body",
+        "huge_description",
+        "odd_value",
+        "rate_limited",
+        "redirect",
     }
     assert set(Fault.MIXED_KINDS) == {"http500", "error_code", "malformed_json", "slow", "drop"}
     with pytest.raises(ValueError, match="unknown fault kind"):
@@ -749,6 +759,129 @@ def test_scope_all_hits_token_and_business_calls(sim: Simulator, token: str) -> 
     assert sim.counters["faults"] == 2
 
 
+# ---- hostile faults: slow, dishonest or malicious gateways ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "defaults"),
+    [
+        ("huge_body", {"size": 6 * 1024 * 1024}),
+        ("huge_description", {"size": 5_000_000}),
+        ("rate_limited", {"retry_after": "2"}),
+        ("redirect", {"code": 302}),
+        ("slow", {"delay": 0.0, "size": None}),
+    ],
+)
+def test_hostile_kinds_defaults(kind: str, defaults: dict[str, Any]) -> None:
+    spec = Fault(kind).to_dict()
+    assert {name: spec[name] for name in defaults} == defaults
+    assert spec["scope"] == "business" and Fault.from_dict(spec).to_dict() == spec
+
+
+def test_huge_body_is_a_valid_answer_of_size_bytes(sim: Simulator, token: str) -> None:
+    sim.fault = Fault("huge_body")
+    resp = get_firmware(sim, token, TURBINE)
+    reply = resp.json()
+    assert resp.status == 200 and len(resp.body) == 6 * 1024 * 1024
+    assert reply["code"] == 0 and reply["data"]["firmwareId"] == TURBINE
+    assert reply["padding"].strip() == ""
+    sim.fault = Fault("huge_body", size=10)  # an answer already longer is sent as it is
+    assert "padding" not in get_firmware(sim, token, TURBINE).json()
+    assert sim.counters["faults"] == 2 and sim.counters["get"] == 2
+
+
+def test_huge_description_replaces_every_desc(sim: Simulator, token: str) -> None:
+    request = {"pagination": {"pageSize": 50}}
+    normal = search(sim, token, request)["data"]
+    sim.fault = Fault("huge_description")
+    reply = get_firmware(sim, token, TURBINE).json()
+    assert reply["code"] == 0 and len(reply["data"]["desc"]) == 5_000_000
+    sim.fault = Fault("huge_description", size=1000)
+    found = search(sim, token, request)["data"]
+    assert len(found) == 50 and {len(fw["desc"]) for fw in found} == {1000}
+    assert [{**fw, "desc": None} for fw in found] == [{**fw, "desc": None} for fw in normal]
+
+
+FIVE_THOUSAND_DIGITS = "9" * 5000
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "field", "value", "count"),
+    [
+        ("get", "data.fileSize", "Infinity", 1),
+        ("get", "code", "1e999", 1),
+        ("get", "data.firmwareId", '"a/b"', 1),
+        ("get", "data.name.defaultValue", '"x\\u0000y"', 1),
+        ("get", "data.fileSize", FIVE_THOUSAND_DIGITS, 1),
+        ("search", "pagination.totalSize", "1000000000000000000000000000000", 1),
+        ("search", "data[].firmwareId", '"²"', 10),
+        ("token", "data.expire", "1e999", 1),
+        ("token", "status", "Infinity", 1),
+    ],
+)
+def test_odd_value_puts_raw_text_at_the_path(
+    sim: Simulator, token: str, endpoint: str, field: str, value: str, count: int
+) -> None:
+    scope = "token" if endpoint == "token" else "business"
+    sim.fault = Fault("odd_value", field=field, value=value, scope=scope)
+    if endpoint == "token":
+        body = send(sim, "POST", TOKEN_GET, json.dumps(token_body()).encode()).body
+    elif endpoint == "search":
+        body = call(sim, token, "POST", [("action", "search"), ("orgId", DEMO_ORG_ID)]).body
+    else:
+        body = get_firmware(sim, token, TURBINE).body
+    key = field.rsplit(".", 1)[-1].removeprefix("data[]")
+    assert body.count(f'"{key}": {value}'.encode()) == count
+    assert sim.counters["faults"] == 1
+
+
+def test_odd_value_path_that_reaches_nothing_changes_nothing(sim: Simulator, token: str) -> None:
+    sim.fault = Fault("odd_value", field="data.nothing.here", value="Infinity")
+    reply = get_firmware(sim, token, TURBINE).json()
+    assert reply["data"] == next(fw for fw in ORG1 if fw["firmwareId"] == TURBINE)
+
+
+@pytest.mark.parametrize("field", ["", "data..x", ".code", "data.", "data[", "data[0].x", "a]b"])
+def test_odd_value_rejects_a_bad_path(field: str) -> None:
+    with pytest.raises(ValueError, match="dotted path"):
+        Fault("odd_value", field=field, value="1")
+
+
+@pytest.mark.parametrize("retry_after", [None, "Wed, 21 Oct 2015 07:28:00 GMT", "-1"])
+def test_rate_limited_is_429_with_retry_after_and_unserved(
+    sim: Simulator, token: str, retry_after: str | None
+) -> None:
+    sim.fault = Fault(
+        "rate_limited", **({} if retry_after is None else {"retry_after": retry_after})
+    )
+    resp = get_firmware(sim, token, TURBINE)
+    assert resp.status == 429 and resp.headers["Retry-After"] == (retry_after or "2")
+    assert resp.json() == {"code": 429, "msg": "Too Many Requests"}
+    assert (sim.counters["get"], sim.counters["faults"]) == (0, 1)
+
+
+@pytest.mark.parametrize("code", [None, 301, 307])
+def test_redirect_carries_the_real_answer(sim: Simulator, token: str, code: int | None) -> None:
+    sim.fault = Fault("redirect", **({} if code is None else {"code": code}))
+    params = [("action", "get"), ("orgId", DEMO_ORG_ID), ("firmwareId", TURBINE)]
+    resp = call(sim, token, "GET", params)
+    assert resp.status == (code or 302)
+    assert resp.headers["Location"] == sim.url + signed(token, params)[0]
+    assert resp.json()["code"] == 0 and resp.json()["data"]["firmwareId"] == TURBINE
+
+
+def test_redirect_of_the_token_service_carries_the_token(sim: Simulator, token: str) -> None:
+    sim.fault = Fault("redirect", scope="token")
+    got = send(sim, "POST", TOKEN_GET, json.dumps(token_body()).encode())
+    assert got.status == 302 and got.headers["Location"] == sim.url + TOKEN_GET
+    assert got.json()["data"]["accessToken"] == token
+
+
+def test_huge_description_is_for_business_answers_only() -> None:
+    with pytest.raises(ValueError, match="scope must be business"):
+        Fault("huge_description", scope="token")
+
+
 # ---- control plane (for a simulator in another process) -------------------------------------
 
 
@@ -756,10 +889,27 @@ def test_scope_all_hits_token_and_business_calls(sim: Simulator, token: str) -> 
 BAD_FAULTS = [
     ({"kind": "drop", "scope": "nowhere"}, "unknown fault scope"),
     ({"kind": "drop", "scope": 1}, "scope must be a string"),
+    ({"kind": "huge_body", "size": 0}, "size must be a positive integer"),
+    ({"kind": "huge_body", "size": 1.5}, "size must be an integer"),
+    ({"kind": "odd_value", "value": "1"}, "odd_value needs field"),
+    ({"kind": "odd_value", "field": "code"}, "odd_value needs field"),
+    ({"kind": "odd_value", "field": "data..x", "value": "1"}, "dotted path"),
+    ({"kind": "odd_value", "field": "code", "value": 1}, "value must be a string"),
+    ({"kind": "odd_value", "field": "code", "value": "\ud800"}, "without lone surrogates"),
+    ({"kind": "rate_limited", "retry_after": "1\r\nX-Evil: 1"}, "one line of Latin-1"),
+    ({"kind": "rate_limited", "retry_after": 2}, "retry_after must be a string"),
+    ({"kind": "redirect", "code": 200}, "3xx"),
+    ({"kind": "huge_description", "scope": "token"}, "scope must be business"),
 ]
 
 # The keys a fault's JSON form has besides kind, rate, delay, code and seed, at their defaults.
-NEW_FAULT_DEFAULTS = {"scope": "business"}
+NEW_FAULT_DEFAULTS = {
+    "scope": "business",
+    "size": None,
+    "field": None,
+    "value": None,
+    "retry_after": "2",
+}
 
 
 def control(sim: Simulator, method: str, path: str, payload: Any = None) -> Resp:
@@ -842,6 +992,25 @@ def test_control_config_says_what_is_wrong_with_a_fault(
     sim: Simulator, fault: dict[str, Any], message: str
 ) -> None:
     assert message in control(sim, "POST", "config", {"fault": fault}).json()["error"]
+
+
+def test_control_config_takes_the_hostile_parameters(sim: Simulator, token: str) -> None:
+    fault = {"kind": "odd_value", "scope": "all", "field": "data[].firmwareId", "value": '"²"'}
+    reply = control(sim, "POST", "config", {"fault": fault}).json()["fault"]
+    assert reply == {
+        **{"kind": "odd_value", "rate": 1.0, "delay": 0.0, "code": None, "seed": None},
+        **NEW_FAULT_DEFAULTS,
+        **fault,
+    }
+    assert (
+        call(sim, token, "POST", [("action", "search"), ("orgId", DEMO_ORG_ID)]).body.count(
+            '"firmwareId": "²"'.encode()
+        )
+        == 10
+    )
+    limit = {"kind": "rate_limited", "scope": "token", "retry_after": "60"}
+    assert control(sim, "POST", "config", {"fault": limit}).json()["fault"]["retry_after"] == "60"
+    assert send(sim, "POST", TOKEN_GET, json.dumps(token_body()).encode()).status == 429
 
 
 def test_control_config_rejects_a_body_that_is_not_json(sim: Simulator) -> None:
@@ -935,11 +1104,46 @@ def test_command_line_serves_until_signalled(signum: int) -> None:
         proc.wait()
 
 
+def test_command_line_takes_the_hostile_parameters() -> None:
+    root = Path(__file__).resolve().parents[1]
+    command = [
+        *(sys.executable, "-m", "enos_simulator", "--port", "0"),
+        *("--fault", "odd_value", "--fault-scope", "token"),
+        *("--fault-field", "data.expire", "--fault-value", "1e999"),
+        *("--fault-size", "7", "--fault-retry-after", "9"),
+    ]
+    proc = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip().rsplit(" ", 1)[1]
+        request = urllib.request.Request(url + "/_simulator/config", b"{}", method="POST")
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            fault = json.load(answer)["fault"]
+        token_request = urllib.request.Request(
+            url + TOKEN_GET, json.dumps(token_body()).encode(), {"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(token_request, timeout=5) as answer:
+            assert b'"expire": 1e999' in answer.read()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)
+    assert fault == {
+        **{"kind": "odd_value", "rate": 1.0, "delay": 0.0, "code": None, "seed": None},
+        **{"scope": "token", "size": 7, "retry_after": "9"},
+        **{"field": "data.expire", "value": "1e999"},
+    }
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--fault", "drop", "--fault-scope", "nowhere"], "invalid choice: 'nowhere'"),
         (["--fault", "drop", "--fault-rate", "2"], "fault rate must be within [0, 1]"),
+        (["--fault", "odd_value", "--fault-value", "1"], "odd_value needs field"),
+        (["--fault", "odd_value", "--fault-field", "a..b", "--fault-value", "1"], "dotted path"),
+        (["--fault", "redirect", "--fault-code", "200"], "3xx"),
+        (["--fault", "huge_body", "--fault-size", "0"], "size must be a positive integer"),
+        (["--fault", "rate_limited", "--fault-retry-after", "1\n2"], "one line of Latin-1"),
     ],
 )
 def test_command_line_refuses_a_bad_fault_with_a_usage_error(
