@@ -41,7 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--fault-rate", type=float, default=1.0, help="fault probability, 0..1")
     parser.add_argument("--fault-seed", type=int, help="random seed of the fault choice")
-    parser.add_argument("--fault-delay", type=float, default=0.0, help="seconds for --fault slow")
+    parser.add_argument(
+        "--fault-delay",
+        type=float,
+        help="seconds of slow (default 0); between the bytes of drip, drip_chunked and "
+        "slow_headers (default 1)",
+    )
     parser.add_argument(
         "--fault-code",
         type=int,
@@ -50,8 +55,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fault-size",
         type=int,
-        help="body bytes of huge_body (default 6 MiB); desc characters of huge_description "
-        "(default 5000000)",
+        help="body bytes of drip, drip_chunked (default 1000000) and huge_body (default 6 MiB); "
+        "desc characters of huge_description (default 5000000)",
+    )
+    parser.add_argument(
+        "--fault-max-seconds",
+        type=float,
+        default=120.0,
+        help="longest drip, drip_chunked or slow_headers answer (default 120)",
     )
     parser.add_argument(
         "--fault-field", help="odd_value: path of the value, e.g. data.fileSize, data[].firmwareId"
@@ -74,6 +85,7 @@ def fault_from_options(opts: Mapping[str, Any]) -> Fault | None:
         seed=opts["fault_seed"],
         scope=opts.get("fault_scope", "business"),
         size=opts.get("fault_size"),
+        max_seconds=opts.get("fault_max_seconds", 120.0),
         field=opts.get("fault_field"),
         value=opts.get("fault_value"),
         retry_after=opts.get("fault_retry_after", "2"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -37,11 +38,12 @@ class Fault:
     """A failure injected into answers, each request in ``scope`` hit with probability ``rate``.
 
     ``scope``: "business" (the firmware APIs), "token" (token get and refresh) or "all".
-    Parameters that only some kinds read: ``delay`` (seconds of slow), ``size`` (bytes of
-    huge_body, characters of huge_description's desc), ``code`` (error_code's business code,
-    redirect's HTTP status), ``field`` and ``value`` (odd_value's path and raw JSON text, see
-    ``tamper.parse_path``), ``retry_after`` (rate_limited's header, sent verbatim). None means
-    the kind's default.
+    Parameters that only some kinds read: ``delay`` (seconds: slow, and between the bytes of
+    drip, drip_chunked and slow_headers), ``size`` (bytes of drip, drip_chunked and huge_body,
+    characters of huge_description's desc), ``max_seconds`` (how long drip, drip_chunked and
+    slow_headers may last), ``code`` (error_code's business code, redirect's HTTP status),
+    ``field`` and ``value`` (odd_value's path and raw JSON text, see ``tamper.parse_path``),
+    ``retry_after`` (rate_limited's header, sent verbatim). None means the kind's default.
     """
 
     KINDS: ClassVar[tuple[str, ...]] = (
@@ -54,6 +56,9 @@ class Fault:
         "data_null",
         "wrong_shape",
         "mixed",
+        "drip",
+        "drip_chunked",
+        "slow_headers",
         "huge_body",
         "huge_description",
         "odd_value",
@@ -69,18 +74,22 @@ class Fault:
         "drop",
     )
     SCOPES: ClassVar[tuple[str, ...]] = ("business", "token", "all")
+    PACED_KINDS: ClassVar[tuple[str, ...]] = ("drip", "drip_chunked", "slow_headers")
     DEFAULT_SIZES: ClassVar[Mapping[str, int]] = {
+        "drip": 1_000_000,
+        "drip_chunked": 1_000_000,
         "huge_body": 6 * 1024 * 1024,  # above fwportal's 5 MiB answer cap
         "huge_description": 5_000_000,
     }
 
     kind: str
     rate: float = 1.0
-    delay: float = 0.0
+    delay: float | None = None
     code: int | None = None
     seed: int | None = None
     scope: str = "business"
     size: int | None = None
+    max_seconds: float = 120.0
     field: str | None = None
     value: str | None = None
     retry_after: str = "2"
@@ -94,10 +103,16 @@ class Fault:
             raise ValueError(f"fault rate must be within [0, 1], got {self.rate}")
         if self.scope not in self.SCOPES:
             raise ValueError(f"unknown fault scope {self.scope!r}; expected one of {self.SCOPES}")
+        if self.delay is None:
+            self.delay = 1.0 if self.kind in self.PACED_KINDS else 0.0
+        if self.delay < 0:
+            raise ValueError("fault delay must not be negative")
         if self.size is None:
             self.size = self.DEFAULT_SIZES.get(self.kind)
         elif self.size < 1:
             raise ValueError(f"fault size must be a positive integer, got {self.size}")
+        if not 0 < self.max_seconds < math.inf:
+            raise ValueError(f"fault max_seconds must be positive, got {self.max_seconds}")
         self._check_kind_parameters()
         self._rng = random.Random(self.seed)  # noqa: S311 - reproducible chaos, not crypto
 
@@ -134,9 +149,8 @@ class Fault:
         if not isinstance(kind, str):
             raise ValueError("fault kind must be a string")
         rate = finite_number(spec, "rate", 1.0)
-        delay = finite_number(spec, "delay", 0.0)
-        if delay < 0:
-            raise ValueError("fault delay must not be negative")
+        delay = None if spec.get("delay") is None else finite_number(spec, "delay", 0.0)
+        max_seconds = finite_number(spec, "max_seconds", 120.0)
         code, seed, size = spec.get("code"), spec.get("seed"), spec.get("size")
         for name, value in (("code", code), ("seed", seed), ("size", size)):
             if value is not None and not is_int(value):
@@ -157,6 +171,7 @@ class Fault:
             seed=seed,
             scope=scope,
             size=size,
+            max_seconds=max_seconds,
             field=field,
             value=raw,
             retry_after=retry_after,
@@ -171,6 +186,7 @@ class Fault:
             "seed": self.seed,
             "scope": self.scope,
             "size": self.size,
+            "max_seconds": self.max_seconds,
             "field": self.field,
             "value": self.value,
             "retry_after": self.retry_after,

@@ -13,12 +13,13 @@ auth and is not counted as token or business calls (its TCP connections are coun
     POST /_simulator/config     {"latency": s, "latency_jitter": s, "token_lifetime": s,
                                  "fault": null | {"kind": k, "rate": r, "delay": s, "code": n,
                                                   "seed": n, "scope": s, "size": n,
-                                                  "field": p, "value": t, "retry_after": t}}
+                                                  "max_seconds": s, "field": p, "value": t,
+                                                  "retry_after": t}}
                                 -> applies the keys given, answers the whole configuration
 
 A fault (faults.Fault) hits business calls, token calls or both, as its scope says. Kinds that
 replace the answer (drop, http500, html, error_code, data_null, wrong_shape, rate_limited) leave
-the request unserved; the others alter the real answer (tamper).
+the request unserved; the others alter the real answer (tamper) or how it is sent (wire).
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from enos_simulator.tamper import (
     with_raw_value,
 )
 from enos_simulator.values import finite_number, is_int
+from enos_simulator.wire import Pace, send_paced
 
 AUTH_GET_PATH = "/apim-token-service/v2.0/token/get"
 AUTH_REFRESH_PATH = "/apim-token-service/v2.0/token/refresh"
@@ -102,6 +104,7 @@ class _Reply:
     content_type: str = _JSON
     drop: bool = False
     headers: tuple[tuple[str, str], ...] = ()  # beyond Content-Type and the framing
+    pace: Pace | None = None  # sent a byte at a time (drip, drip_chunked, slow_headers)
 
 
 def _sha256_hex(text: str) -> str:
@@ -607,6 +610,9 @@ def _altered(fault: Fault, kind: str, reply: _Reply, location: str) -> _Reply:
     body = cast(bytes, reply.body)  # only this function makes a Spliced body
     if kind == "malformed_json":
         return dataclasses.replace(reply, body=body[: len(body) // 2])
+    if kind in Fault.PACED_KINDS:
+        pace = Pace(kind, fault.delay, fault.size, fault.max_seconds)
+        return dataclasses.replace(reply, pace=pace)
     if kind == "huge_body":
         return dataclasses.replace(reply, body=padded(body, fault.size))
     if kind == "huge_description":
@@ -676,6 +682,17 @@ class _Handler(BaseHTTPRequestHandler):
         self._write(reply)
 
     def _write(self, reply: _Reply) -> None:
+        if reply.pace is not None:
+            self.close_connection = True  # a paced answer may end unfinished: nothing may follow
+            fields = [
+                ("Server", self.version_string()),
+                ("Date", self.date_time_string()),
+                ("Content-Type", reply.content_type),
+                *reply.headers,
+            ]
+            body = cast(bytes, reply.body)  # a paced answer is the real answer, not spliced
+            send_paced(self.connection, reply.status, fields, body, reply.pace)
+            return
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(reply.body)))

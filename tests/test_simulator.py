@@ -10,9 +10,12 @@ import hashlib
 import http.client
 import itertools
 import json
+import re
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -31,8 +34,10 @@ from enos_simulator import (
     DEMO_ORG_ID_2,
     Fault,
     Simulator,
+    build_arg_parser,
     main,
 )
+from enos_simulator.cli import fault_from_options
 from tests.demo_fixtures import DEMO_FIRMWARE as ORG1
 from tests.demo_fixtures import FIXTURES, names_of
 
@@ -597,6 +602,9 @@ def test_fault_kinds_are_known() -> None:
         "data_null",
         "wrong_shape",
         "mixed",
+        "drip",
+        "drip_chunked",
+        "slow_headers",
         "huge_body",
         "huge_description",
         "odd_value",
@@ -762,9 +770,65 @@ def test_scope_all_hits_token_and_business_calls(sim: Simulator, token: str) -> 
 # ---- hostile faults: slow, dishonest or malicious gateways ----------------------------------
 
 
+def raw_get(sim: Simulator, token: str, firmware_id: str = TURBINE) -> socket.socket:
+    """A socket that has sent a signed Get Firmware call and not read anything yet."""
+    params = [("action", "get"), ("orgId", DEMO_ORG_ID), ("firmwareId", firmware_id)]
+    path, headers = signed(token, params)
+    lines = [f"GET {path} HTTP/1.1", "Host: 127.0.0.1", *(f"{k}: {v}" for k, v in headers.items())]
+    sock = socket.create_connection(("127.0.0.1", sim.port), timeout=5)
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+    return sock
+
+
+def read_head(sock: socket.socket) -> tuple[bytes, bytes]:
+    """The status line and headers (each line ending in CRLF), and the body bytes read past them."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        assert chunk, f"closed before the head ended: {data!r}"
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    return head + b"\r\n", rest
+
+
+def read_for(sock: socket.socket, seconds: float) -> tuple[bytes, bool]:
+    """What arrives within ``seconds``, and whether the server closed the connection by then."""
+    deadline = time.monotonic() + seconds
+    data = b""
+    while (remaining := deadline - time.monotonic()) > 0:
+        sock.settimeout(remaining)
+        try:
+            chunk = sock.recv(4096)
+        except TimeoutError:
+            break
+        if not chunk:
+            return data, True
+        data += chunk
+    return data, False
+
+
+def handler_threads() -> set[threading.Thread]:
+    """The simulator's live request-handler threads (socketserver names them after the target)."""
+    return {t for t in threading.enumerate() if t.name.endswith("(process_request_thread)")}
+
+
+def all_end(threads: set[threading.Thread], seconds: float = 3.0) -> bool:
+    deadline = time.monotonic() + seconds
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return not any(thread.is_alive() for thread in threads)
+
+
+# How every successful business answer begins on the wire.
+REAL_ANSWER_START = b'{"code": 0, "msg": "OK", "requestId": "'
+
+
 @pytest.mark.parametrize(
     ("kind", "defaults"),
     [
+        ("drip", {"delay": 1.0, "size": 1_000_000, "max_seconds": 120.0}),
+        ("drip_chunked", {"delay": 1.0, "size": 1_000_000, "max_seconds": 120.0}),
+        ("slow_headers", {"delay": 1.0, "size": None, "max_seconds": 120.0}),
         ("huge_body", {"size": 6 * 1024 * 1024}),
         ("huge_description", {"size": 5_000_000}),
         ("rate_limited", {"retry_after": "2"}),
@@ -776,6 +840,106 @@ def test_hostile_kinds_defaults(kind: str, defaults: dict[str, Any]) -> None:
     spec = Fault(kind).to_dict()
     assert {name: spec[name] for name in defaults} == defaults
     assert spec["scope"] == "business" and Fault.from_dict(spec).to_dict() == spec
+
+
+def test_drip_sends_the_head_then_a_byte_per_delay_until_the_client_leaves(
+    sim: Simulator, token: str
+) -> None:
+    sim.fault = Fault("drip", delay=0.5, size=5000)
+    before = handler_threads()
+    with raw_get(sim, token) as sock:
+        head, body = read_head(sock)
+        dripping = handler_threads() - before
+        more, closed = read_for(sock, 1.2)
+    body += more
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and b"\r\nContent-Length: 5000\r\n" in head
+    assert not closed and 1 <= len(body) <= 3 and REAL_ANSWER_START.startswith(body)
+    assert len(dripping) == 1 and all_end(dripping)  # the handler noticed the client left
+    assert control(sim, "GET", "counters").json()["faults"] == 1
+    started = time.monotonic()
+    sim.stop()
+    assert time.monotonic() - started < 1
+
+
+def test_drip_at_full_speed_is_the_real_answer_cut_to_size(sim: Simulator, token: str) -> None:
+    sim.fault = Fault("drip", delay=0, size=20)
+    resp = get_firmware(sim, token, TURBINE)
+    assert resp.status == 200 and resp.body == REAL_ANSWER_START[:20]
+    assert resp.headers["Connection"] == "close"
+
+
+def test_drip_chunked_sends_one_byte_chunks(sim: Simulator, token: str) -> None:
+    sim.fault = Fault("drip_chunked", delay=0.2)
+    before = handler_threads()
+    with raw_get(sim, token) as sock:
+        head, body = read_head(sock)
+        dripping = handler_threads() - before
+        more, closed = read_for(sock, 0.7)
+    chunks = re.fullmatch(rb"(?:1\r\n.\r\n)+", body + more, re.DOTALL)
+    assert b"\r\nTransfer-Encoding: chunked\r\n" in head and b"Content-Length" not in head
+    assert not closed and chunks is not None and 1 <= len(chunks[0]) // 6 <= 4
+    assert REAL_ANSWER_START.startswith(bytes(chunks[0][3::6]))
+    assert len(dripping) == 1 and all_end(dripping)
+
+
+def test_drip_chunked_at_full_speed_is_the_real_answer_padded(sim: Simulator, token: str) -> None:
+    normal = get_firmware(sim, token, TURBINE)
+    sim.fault = Fault("drip_chunked", delay=0, size=len(normal.body) + 5)
+    path, headers = signed(
+        token, [("action", "get"), ("orgId", DEMO_ORG_ID), ("firmwareId", TURBINE)]
+    )
+    conn = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=5)
+    try:
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        body = response.read()
+    finally:
+        conn.close()
+    assert response.getheader("Transfer-Encoding") == "chunked"
+    assert len(body) == len(normal.body) + 5 and body.endswith(b"     ")
+    assert {**json.loads(body), "requestId": None} == {**normal.json(), "requestId": None}
+
+
+def test_slow_headers_sends_the_head_a_byte_per_delay(sim: Simulator, token: str) -> None:
+    sim.fault = Fault("slow_headers", delay=0.2)
+    before = handler_threads()
+    with raw_get(sim, token) as sock:
+        data, closed = read_for(sock, 0.5)
+        slow = handler_threads() - before
+    assert not closed and len(data) < 3 and b"HTTP/1.1 200".startswith(data)
+    assert len(slow) == 1 and all_end(slow)
+    sim.fault = Fault("slow_headers", delay=0)
+    resp = get_firmware(sim, token, TURBINE)  # a well-formed head, once it is all there
+    assert resp.json()["data"]["firmwareId"] == TURBINE and resp.headers["Connection"] == "close"
+
+
+def test_paced_faults_hit_the_token_service_too(sim: Simulator) -> None:
+    sim.fault = Fault("slow_headers", delay=0, scope="token")
+    assert post_token(sim, token_body())["status"] == 0
+    assert sim.counters["faults"] == 1
+
+
+def test_a_paced_answer_ends_after_max_seconds(sim: Simulator, token: str) -> None:
+    sim.fault = Fault("drip", delay=0.1, max_seconds=0.5)
+    with raw_get(sim, token) as sock:
+        started = time.monotonic()
+        _, body = read_head(sock)
+        more, closed = read_for(sock, 3)
+    assert closed and time.monotonic() - started < 1.5
+    assert 1 <= len(body + more) <= 6
+
+
+def test_stop_cuts_a_paced_answer(sim: Simulator, token: str) -> None:
+    sim.fault = Fault("drip", delay=0.2)
+    before = handler_threads()
+    with raw_get(sim, token) as sock:
+        read_head(sock)
+        dripping = handler_threads() - before
+        started = time.monotonic()
+        sim.stop()
+        assert time.monotonic() - started < 1
+        _, closed = read_for(sock, 2)
+    assert closed and len(dripping) == 1 and all_end(dripping)
 
 
 def test_huge_body_is_a_valid_answer_of_size_bytes(sim: Simulator, token: str) -> None:
@@ -891,6 +1055,9 @@ BAD_FAULTS = [
     ({"kind": "drop", "scope": 1}, "scope must be a string"),
     ({"kind": "huge_body", "size": 0}, "size must be a positive integer"),
     ({"kind": "huge_body", "size": 1.5}, "size must be an integer"),
+    ({"kind": "drip", "max_seconds": 0}, "max_seconds must be positive"),
+    ({"kind": "drip", "max_seconds": "1"}, "max_seconds must be a finite number"),
+    ({"kind": "drip", "delay": -1}, "delay must not be negative"),
     ({"kind": "odd_value", "value": "1"}, "odd_value needs field"),
     ({"kind": "odd_value", "field": "code"}, "odd_value needs field"),
     ({"kind": "odd_value", "field": "data..x", "value": "1"}, "dotted path"),
@@ -906,6 +1073,7 @@ BAD_FAULTS = [
 NEW_FAULT_DEFAULTS = {
     "scope": "business",
     "size": None,
+    "max_seconds": 120.0,
     "field": None,
     "value": None,
     "retry_after": "2",
@@ -1008,6 +1176,9 @@ def test_control_config_takes_the_hostile_parameters(sim: Simulator, token: str)
         )
         == 10
     )
+    drip = {"kind": "drip", "delay": 0.5, "size": 10, "max_seconds": 3, "rate": 0.5, "seed": 1}
+    reply = control(sim, "POST", "config", {"fault": drip}).json()["fault"]
+    assert (reply["delay"], reply["size"], reply["max_seconds"]) == (0.5, 10, 3.0)
     limit = {"kind": "rate_limited", "scope": "token", "retry_after": "60"}
     assert control(sim, "POST", "config", {"fault": limit}).json()["fault"]["retry_after"] == "60"
     assert send(sim, "POST", TOKEN_GET, json.dumps(token_body()).encode()).status == 429
@@ -1110,7 +1281,7 @@ def test_command_line_takes_the_hostile_parameters() -> None:
         *(sys.executable, "-m", "enos_simulator", "--port", "0"),
         *("--fault", "odd_value", "--fault-scope", "token"),
         *("--fault-field", "data.expire", "--fault-value", "1e999"),
-        *("--fault-size", "7", "--fault-retry-after", "9"),
+        *("--fault-size", "7", "--fault-max-seconds", "5", "--fault-retry-after", "9"),
     ]
     proc = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, text=True)
     try:
@@ -1129,7 +1300,7 @@ def test_command_line_takes_the_hostile_parameters() -> None:
         proc.wait(timeout=5)
     assert fault == {
         **{"kind": "odd_value", "rate": 1.0, "delay": 0.0, "code": None, "seed": None},
-        **{"scope": "token", "size": 7, "retry_after": "9"},
+        **{"scope": "token", "size": 7, "max_seconds": 5.0, "retry_after": "9"},
         **{"field": "data.expire", "value": "1e999"},
     }
 
@@ -1143,6 +1314,7 @@ def test_command_line_takes_the_hostile_parameters() -> None:
         (["--fault", "odd_value", "--fault-field", "a..b", "--fault-value", "1"], "dotted path"),
         (["--fault", "redirect", "--fault-code", "200"], "3xx"),
         (["--fault", "huge_body", "--fault-size", "0"], "size must be a positive integer"),
+        (["--fault", "drip", "--fault-max-seconds", "0"], "max_seconds must be positive"),
         (["--fault", "rate_limited", "--fault-retry-after", "1\n2"], "one line of Latin-1"),
     ],
 )
@@ -1154,6 +1326,17 @@ def test_command_line_refuses_a_bad_fault_with_a_usage_error(
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("usage: python -m enos_simulator") and message in err
+
+
+@pytest.mark.parametrize(
+    ("kind", "delay", "size", "code"),
+    [("drip", 1.0, 1_000_000, None), ("slow", 0.0, None, None), ("redirect", 0.0, None, 302)],
+)
+def test_command_line_leaves_the_kind_defaults_alone(
+    kind: str, delay: float, size: int | None, code: int | None
+) -> None:
+    fault = fault_from_options(vars(build_arg_parser().parse_args(["--fault", kind])))
+    assert fault is not None and (fault.delay, fault.size, fault.code) == (delay, size, code)
 
 
 def test_command_line_latency_jitter_and_mixed_fault_show_in_the_control_plane() -> None:
