@@ -11,8 +11,9 @@ In tests::
         ...  # talk to sim.url with DEMO_APP_KEY / DEMO_APP_SECRET on DEMO_ORG_ID
 
 Modules: ``server`` (the gateway, its counters and control plane), ``faults`` (injected
-failures), ``expression`` (the search expression), ``fixtures`` (the default data and its stable
-ids), ``cli`` (the command line).
+failures), ``tamper`` (a dishonest gateway's rewrites of an answer), ``wire`` (answers sent a
+byte at a time), ``expression`` (the search expression), ``fixtures`` (the default data and its
+stable ids), ``cli`` (the command line).
 """
 
 from enos_simulator.cli import add_arguments, build_arg_parser, main, run

@@ -1,12 +1,14 @@
-"""Failures the simulator injects into business answers, and the pages a failing gateway sends."""
+"""Failures the simulator injects into its answers, and the pages a failing gateway sends."""
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from enos_simulator.tamper import parse_path
 from enos_simulator.values import finite_number, is_int
 
 _HTTP_ERROR_STATUSES = (502, 503, 500)
@@ -31,9 +33,18 @@ def nginx_error_page(status: int) -> bytes:
     return _NGINX_PAGE.format(status=status, text=_STATUS_TEXT[status]).encode()
 
 
-@dataclass
+@dataclasses.dataclass
 class Fault:
-    """A failure injected into business responses, each request hit with probability ``rate``."""
+    """A failure injected into answers, each request in ``scope`` hit with probability ``rate``.
+
+    ``scope``: "business" (the firmware APIs), "token" (token get and refresh) or "all".
+    Parameters that only some kinds read: ``delay`` (seconds: slow, and between the bytes of
+    drip, drip_chunked and slow_headers), ``size`` (bytes of drip, drip_chunked and huge_body,
+    characters of huge_description's desc), ``max_seconds`` (how long drip, drip_chunked and
+    slow_headers may last), ``code`` (error_code's business code, redirect's HTTP status),
+    ``field`` and ``value`` (odd_value's path and raw JSON text, see ``tamper.parse_path``),
+    ``retry_after`` (rate_limited's header, sent verbatim). None means the kind's default.
+    """
 
     KINDS: ClassVar[tuple[str, ...]] = (
         "http500",
@@ -45,6 +56,14 @@ class Fault:
         "data_null",
         "wrong_shape",
         "mixed",
+        "drip",
+        "drip_chunked",
+        "slow_headers",
+        "huge_body",
+        "huge_description",
+        "odd_value",
+        "rate_limited",
+        "redirect",
     )
     # What a "mixed" fault picks from at each strike: the failures a real gateway shows most.
     MIXED_KINDS: ClassVar[tuple[str, ...]] = (
@@ -54,41 +73,109 @@ class Fault:
         "slow",
         "drop",
     )
+    SCOPES: ClassVar[tuple[str, ...]] = ("business", "token", "all")
+    PACED_KINDS: ClassVar[tuple[str, ...]] = ("drip", "drip_chunked", "slow_headers")
+    DEFAULT_SIZES: ClassVar[Mapping[str, int]] = {
+        "drip": 1_000_000,
+        "drip_chunked": 1_000_000,
+        "huge_body": 6 * 1024 * 1024,  # above fwportal's 5 MiB answer cap
+        "huge_description": 5_000_000,
+    }
 
     kind: str
     rate: float = 1.0
-    delay: float = 0.0
+    delay: float | None = None
     code: int | None = None
     seed: int | None = None
-    _rng: random.Random = field(init=False, repr=False)
-    _http_turn: int = field(init=False, default=0, repr=False)
+    scope: str = "business"
+    size: int | None = None
+    max_seconds: float = 120.0
+    field: str | None = None
+    value: str | None = None
+    retry_after: str = "2"
+    _rng: random.Random = dataclasses.field(init=False, repr=False)
+    _http_turn: int = dataclasses.field(init=False, default=0, repr=False)
 
     def __post_init__(self) -> None:
         if self.kind not in self.KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {self.KINDS}")
         if not 0.0 <= self.rate <= 1.0:
             raise ValueError(f"fault rate must be within [0, 1], got {self.rate}")
+        if self.scope not in self.SCOPES:
+            raise ValueError(f"unknown fault scope {self.scope!r}; expected one of {self.SCOPES}")
+        if self.delay is None:
+            self.delay = 1.0 if self.kind in self.PACED_KINDS else 0.0
+        if self.delay < 0:
+            raise ValueError("fault delay must not be negative")
+        if self.size is None:
+            self.size = self.DEFAULT_SIZES.get(self.kind)
+        elif self.size < 1:
+            raise ValueError(f"fault size must be a positive integer, got {self.size}")
+        if not 0 < self.max_seconds < math.inf:
+            raise ValueError(f"fault max_seconds must be positive, got {self.max_seconds}")
+        self._check_kind_parameters()
         self._rng = random.Random(self.seed)  # noqa: S311 - reproducible chaos, not crypto
+
+    def _check_kind_parameters(self) -> None:
+        """The parameters that some kinds need, or need in a given form."""
+        if self.kind == "huge_description" and self.scope != "business":
+            raise ValueError("huge_description alters firmware answers: its scope must be business")
+        if self.kind == "odd_value":
+            if self.field is None or self.value is None:
+                raise ValueError("odd_value needs field (a path such as data.fileSize) and value")
+            parse_path(self.field)
+            try:
+                self.value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(
+                    "fault value must be UTF-8 text, without lone surrogates"
+                ) from None
+        if self.kind == "redirect":
+            self.code = 302 if self.code is None else self.code
+            if not 300 <= self.code <= 399:
+                raise ValueError(f"redirect code must be an HTTP 3xx status, got {self.code}")
+        # http.server writes header values as Latin-1 and would split the head at a line break.
+        if any(char in "\r\n" or ord(char) > 0xFF for char in self.retry_after):
+            raise ValueError("fault retry_after must be one line of Latin-1 text")
 
     @classmethod
     def from_dict(cls, spec: Mapping[str, Any]) -> Fault:
-        """A fault from its JSON form: ``kind`` plus optional ``rate``, ``delay``, ``code``,
-        ``seed``; ValueError on anything else."""
-        unknown = set(spec) - {"kind", "rate", "delay", "code", "seed"}
+        """A fault from its JSON form: ``kind`` plus any of the optional fields (null: the
+        default); ValueError on anything else."""
+        unknown = set(spec) - _SPEC_KEYS
         if unknown:
             raise ValueError(f"unknown fault keys: {', '.join(sorted(unknown))}")
         kind = spec.get("kind")
         if not isinstance(kind, str):
             raise ValueError("fault kind must be a string")
         rate = finite_number(spec, "rate", 1.0)
-        delay = finite_number(spec, "delay", 0.0)
-        if delay < 0:
-            raise ValueError("fault delay must not be negative")
-        code, seed = spec.get("code"), spec.get("seed")
-        for name, value in (("code", code), ("seed", seed)):
+        delay = None if spec.get("delay") is None else finite_number(spec, "delay", 0.0)
+        max_seconds = finite_number(spec, "max_seconds", 120.0)
+        code, seed, size = spec.get("code"), spec.get("seed"), spec.get("size")
+        for name, value in (("code", code), ("seed", seed), ("size", size)):
             if value is not None and not is_int(value):
                 raise ValueError(f"fault {name} must be an integer or null")
-        return cls(kind, rate=rate, delay=delay, code=code, seed=seed)
+        scope, retry_after = spec.get("scope", "business"), spec.get("retry_after", "2")
+        for name, value in (("scope", scope), ("retry_after", retry_after)):
+            if not isinstance(value, str):
+                raise ValueError(f"fault {name} must be a string")
+        field, raw = spec.get("field"), spec.get("value")
+        for name, value in (("field", field), ("value", raw)):
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"fault {name} must be a string or null")
+        return cls(
+            kind,
+            rate=rate,
+            delay=delay,
+            code=code,
+            seed=seed,
+            scope=scope,
+            size=size,
+            max_seconds=max_seconds,
+            field=field,
+            value=raw,
+            retry_after=retry_after,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -97,12 +184,20 @@ class Fault:
             "delay": self.delay,
             "code": self.code,
             "seed": self.seed,
+            "scope": self.scope,
+            "size": self.size,
+            "max_seconds": self.max_seconds,
+            "field": self.field,
+            "value": self.value,
+            "retry_after": self.retry_after,
         }
 
-    def strike(self) -> tuple[str, int] | None:
-        """The failure hitting one request, as its kind (a pick when "mixed") and HTTP status,
-        or None when the request is spared. Not thread-safe: the simulator holds its lock."""
-        if not self._strikes():
+    def strike(self, endpoint: str) -> tuple[str, int] | None:
+        """The failure hitting one request to ``endpoint`` ("business" or "token"), as its kind
+        (a pick when "mixed") and HTTP status, or None when the request is spared. Requests out
+        of scope draw no random number, so a seed gives the same strikes whatever else is
+        called. Not thread-safe: the simulator holds its lock."""
+        if self.scope not in (endpoint, "all") or not self._strikes():
             return None
         kind = self._pick_kind()
         return kind, (self._next_http_status() if kind == "http500" else 200)
@@ -118,3 +213,6 @@ class Fault:
         status = _HTTP_ERROR_STATUSES[self._http_turn % len(_HTTP_ERROR_STATUSES)]
         self._http_turn += 1
         return status
+
+
+_SPEC_KEYS = frozenset(f.name for f in dataclasses.fields(Fault) if f.init)

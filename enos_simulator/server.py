@@ -12,13 +12,21 @@ auth and is not counted as token or business calls (its TCP connections are coun
     POST /_simulator/reset      -> zeroes the counters, answers them
     POST /_simulator/config     {"latency": s, "latency_jitter": s, "token_lifetime": s,
                                  "fault": null | {"kind": k, "rate": r, "delay": s, "code": n,
-                                                  "seed": n}}
+                                                  "seed": n, "scope": s, "size": n,
+                                                  "max_seconds": s, "field": p, "value": t,
+                                                  "retry_after": t}}
                                 -> applies the keys given, answers the whole configuration
+
+A fault (faults.Fault) hits business calls, token calls or both, as its scope says. Kinds that
+replace the answer (drop, http500, html, error_code, data_null, wrong_shape, rate_limited) leave
+the request unserved; the others alter the real answer (tamper) or how it is sent (wire).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -29,19 +37,26 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 from urllib.parse import parse_qsl, urlsplit
 
 from enos_simulator.expression import ExpressionError, parse_expression
 from enos_simulator.faults import PORTAL_PAGE, Fault, nginx_error_page
 from enos_simulator.fixtures import DEFAULT_FIXTURES
+from enos_simulator.tamper import (
+    Spliced,
+    padded,
+    parse_path,
+    with_huge_descriptions,
+    with_raw_value,
+)
 from enos_simulator.values import finite_number, is_int
+from enos_simulator.wire import Pace, send_paced
 
 AUTH_GET_PATH = "/apim-token-service/v2.0/token/get"
 AUTH_REFRESH_PATH = "/apim-token-service/v2.0/token/refresh"
@@ -69,25 +84,27 @@ _JSON = "application/json;charset=UTF-8"
 _HTML = "text/html"
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class _App:
     secret: str
     org_ids: frozenset[str]
 
 
-@dataclass
+@dataclasses.dataclass
 class _Token:
     value: str
     app_key: str
     expires_at: float  # time.monotonic() deadline
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class _Reply:
     status: int
-    body: bytes = b""
+    body: bytes | Spliced = b""
     content_type: str = _JSON
     drop: bool = False
+    headers: tuple[tuple[str, str], ...] = ()  # beyond Content-Type and the framing
+    pace: Pace | None = None  # sent a byte at a time (drip, drip_chunked, slow_headers)
 
 
 def _sha256_hex(text: str) -> str:
@@ -99,8 +116,12 @@ def _json_reply(status: int, payload: Mapping[str, Any]) -> _Reply:
 
 
 def _token_error(status: int, msg: str) -> _Reply:
+    return _token_answer(status, msg, None)
+
+
+def _token_answer(status: int, msg: str, data: Any) -> _Reply:
     return _json_reply(
-        200, {"status": status, "msg": msg, "business": "apim-token-service", "data": None}
+        200, {"status": status, "msg": msg, "business": "apim-token-service", "data": data}
     )
 
 
@@ -343,12 +364,11 @@ class Simulator:
     # -- request handling
 
     def _handle(self, method: str, path: str, query: str, headers: Message, body: bytes) -> _Reply:
-        if method == "POST" and path == AUTH_GET_PATH:
-            return self._token_request(body, refresh=False)
-        if method == "POST" and path == AUTH_REFRESH_PATH:
-            return self._token_request(body, refresh=True)
+        location = self.url + path + ("?" + query if query else "")  # a redirect fault's target
+        if method == "POST" and path in (AUTH_GET_PATH, AUTH_REFRESH_PATH):
+            return self._token(body, refresh=path == AUTH_REFRESH_PATH, location=location)
         if path == FIRMWARE_PATH:
-            return self._business(method, query, headers, body)
+            return self._business(method, query, headers, body, location)
         if path.startswith(CONTROL_PREFIX):
             return self._control(method, path, body)
         return _json_reply(404, {"code": 404, "msg": "not found"})
@@ -380,6 +400,15 @@ class Simulator:
         except ValueError as exc:
             return _json_reply(400, {"error": str(exc)})
 
+    def _token(self, body: bytes, *, refresh: bool, location: str) -> _Reply:
+        with self._lock:
+            self._counters["token_refresh" if refresh else "token_get"] += 1
+            strike = self._strike_fault("token")
+        answer = functools.partial(self._token_request, body, refresh=refresh)
+        if strike is None:
+            return answer()
+        return self._faulty_reply(*strike, answer, token=True, location=location)
+
     def _token_request(self, body: bytes, *, refresh: bool) -> _Reply:
         names = ("appKey", "timestamp", "encryption") + (("accessToken",) if refresh else ())
         try:
@@ -387,7 +416,6 @@ class Simulator:
         except ValueError:
             request = None
         with self._lock:
-            self._counters["token_refresh" if refresh else "token_get"] += 1
             if not isinstance(request, dict):
                 return _token_error(1004, "invalid parameter: the body must be a JSON object")
             empty = [name for name in names if request.get(name) in (None, "")]
@@ -417,10 +445,7 @@ class Simulator:
                 if token is None or token.expires_at <= now:
                     token = self._mint_token(app_key, now)
             expire = math.ceil(round(token.expires_at - now, 3))  # rounding: no 7201 from floats
-        data = {"accessToken": token.value, "expire": expire}
-        return _json_reply(
-            200, {"status": 0, "msg": "SUCCESS", "business": "apim-token-service", "data": data}
-        )
+        return _token_answer(0, "SUCCESS", {"accessToken": token.value, "expire": expire})
 
     def _mint_token(self, app_key: str, now: float) -> _Token:
         token = _Token(secrets.token_hex(16), app_key, now + self._token_lifetime)
@@ -428,7 +453,9 @@ class Simulator:
         self._current_token[app_key] = token.value
         return token
 
-    def _business(self, method: str, query: str, headers: Message, body: bytes) -> _Reply:
+    def _business(
+        self, method: str, query: str, headers: Message, body: bytes, location: str
+    ) -> _Reply:
         with self._lock:
             latency = self._latency
             if self._latency_jitter > 0:
@@ -453,16 +480,17 @@ class Simulator:
                 self._counters["signature_failures"] += 1
                 return _envelope(401, 1003, "signature not valid")
             self._counters["business"] += 1
-            strike = self._strike_fault()
+            strike = self._strike_fault("business")
+        answer = functools.partial(self._firmware_action, method, params, app, body)
         if strike is None:
-            return self._firmware_action(method, params, app, body)
-        return self._faulty_reply(*strike, method, params, app, body)
+            return answer()
+        return self._faulty_reply(*strike, answer, token=False, location=location)
 
-    def _strike_fault(self) -> tuple[Fault, str, int] | None:
+    def _strike_fault(self, endpoint: str) -> tuple[Fault, str, int] | None:
         """Under the lock: the fault, its kind (a pick when mixed) and HTTP status hitting this
-        request, if any."""
+        request to ``endpoint`` ("business" or "token"), if any."""
         fault = self._fault
-        hit = None if fault is None else fault.strike()
+        hit = None if fault is None else fault.strike(endpoint)
         if fault is None or hit is None:
             return None
         self._counters["faults"] += 1
@@ -474,29 +502,18 @@ class Simulator:
         fault: Fault,
         kind: str,
         http_status: int,
-        method: str,
-        params: Sequence[tuple[str, str]],
-        app: _App,
-        body: bytes,
+        answer: Callable[[], _Reply],
+        *,
+        token: bool,
+        location: str,
     ) -> _Reply:
-        if kind == "drop":
-            return _Reply(0, drop=True)
-        if kind == "http500":
-            return _Reply(http_status, nginx_error_page(http_status), _HTML)
-        if kind == "html":
-            return _Reply(200, PORTAL_PAGE, _HTML)
-        if kind == "error_code":
-            return _envelope(200, 500 if fault.code is None else fault.code, "internal error")
-        if kind == "data_null":
-            return _envelope(200, 0, "OK", data=None)
-        if kind == "wrong_shape":
-            return _envelope(200, 0, "OK", data="not-an-object")
+        """What a struck request gets: a replacement, or its real ``answer`` altered."""
+        replacement = _replacement(fault, kind, http_status, token=token)
+        if replacement is not None:
+            return replacement
         if kind == "slow":
             time.sleep(fault.delay)
-        reply = self._firmware_action(method, params, app, body)
-        if kind == "malformed_json":
-            return _Reply(reply.status, reply.body[: len(reply.body) // 2], reply.content_type)
-        return reply
+        return _altered(fault, kind, answer(), location)
 
     def _firmware_action(
         self, method: str, params: Sequence[tuple[str, str]], app: _App, body: bytes
@@ -566,6 +583,49 @@ class Simulator:
         return _envelope(200, 0, "OK", data=found[start : start + page_size], pagination=page)
 
 
+def _replacement(fault: Fault, kind: str, http_status: int, *, token: bool) -> _Reply | None:
+    """The answer of a kind that leaves the request unserved; None for the other kinds."""
+    if kind == "drop":
+        return _Reply(0, drop=True)
+    if kind == "http500":
+        return _Reply(http_status, nginx_error_page(http_status), _HTML)
+    if kind == "html":
+        return _Reply(200, PORTAL_PAGE, _HTML)
+    if kind == "rate_limited":
+        reply = _json_reply(429, {"code": 429, "msg": "Too Many Requests"})
+        return dataclasses.replace(reply, headers=(("Retry-After", fault.retry_after),))
+    if kind == "error_code":
+        code = 500 if fault.code is None else fault.code
+        if token:
+            return _token_error(code, "internal error")
+        return _envelope(200, code, "internal error")
+    if kind in ("data_null", "wrong_shape"):
+        data = None if kind == "data_null" else "not-an-object"
+        return _token_answer(0, "SUCCESS", data) if token else _envelope(200, 0, "OK", data=data)
+    return None
+
+
+def _altered(fault: Fault, kind: str, reply: _Reply, location: str) -> _Reply:
+    """The real answer as a fault of a serving kind sends it."""
+    body = cast(bytes, reply.body)  # only this function makes a Spliced body
+    if kind == "malformed_json":
+        return dataclasses.replace(reply, body=body[: len(body) // 2])
+    if kind in Fault.PACED_KINDS:
+        pace = Pace(kind, fault.delay, fault.size, fault.max_seconds)
+        return dataclasses.replace(reply, pace=pace)
+    if kind == "huge_body":
+        return dataclasses.replace(reply, body=padded(body, fault.size))
+    if kind == "huge_description":
+        return dataclasses.replace(reply, body=with_huge_descriptions(body, fault.size))
+    if kind == "odd_value":
+        spliced = with_raw_value(body, parse_path(fault.field), fault.value)
+        return dataclasses.replace(reply, body=spliced)
+    if kind == "redirect":
+        headers = (("Location", location),)
+        return dataclasses.replace(reply, status=fault.code, headers=headers)
+    return reply
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -622,10 +682,25 @@ class _Handler(BaseHTTPRequestHandler):
         self._write(reply)
 
     def _write(self, reply: _Reply) -> None:
+        if reply.pace is not None:
+            self.close_connection = True  # a paced answer may end unfinished: nothing may follow
+            fields = [
+                ("Server", self.version_string()),
+                ("Date", self.date_time_string()),
+                ("Content-Type", reply.content_type),
+                *reply.headers,
+            ]
+            body = cast(bytes, reply.body)  # a paced answer is the real answer, not spliced
+            send_paced(self.connection, reply.status, fields, body, reply.pace)
+            return
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(reply.body)))
+        for name, value in reply.headers:
+            self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(reply.body)
+        chunks = reply.body.chunks() if isinstance(reply.body, Spliced) else (reply.body,)
+        for chunk in chunks:
+            self.wfile.write(chunk)

@@ -10,9 +10,12 @@ import hashlib
 import http.client
 import itertools
 import json
+import re
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -31,7 +34,10 @@ from enos_simulator import (
     DEMO_ORG_ID_2,
     Fault,
     Simulator,
+    build_arg_parser,
+    main,
 )
+from enos_simulator.cli import fault_from_options
 from tests.demo_fixtures import DEMO_FIRMWARE as ORG1
 from tests.demo_fixtures import FIXTURES, names_of
 
@@ -126,15 +132,20 @@ def call(
     signed_body: bytes | None = None,
     conn: http.client.HTTPConnection | None = None,
 ) -> Resp:
-    ts = str(now_ms())
-    signature = sha256_hex(
-        sign_data(token, params, body if signed_body is None else signed_body, ts, secret)
-    )
-    path = FIRMWARE + "?" + urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
-    headers = {"apim-accesstoken": token, "apim-signature": signature, "apim-timestamp": ts}
+    path, headers = signed(token, params, body if signed_body is None else signed_body, secret)
     if method == "POST":
         headers["Content-Type"] = "application/json"
     return send(sim, method, path, body if method == "POST" else None, headers, conn)
+
+
+def signed(
+    token: str, params: list[tuple[str, str]], body: bytes = b"", secret: str = DEMO_APP_SECRET
+) -> tuple[str, dict[str, str]]:
+    """The path and auth headers of a business call."""
+    ts = str(now_ms())
+    signature = sha256_hex(sign_data(token, params, body, ts, secret))
+    path = FIRMWARE + "?" + urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
+    return path, {"apim-accesstoken": token, "apim-signature": signature, "apim-timestamp": ts}
 
 
 def get_firmware(
@@ -591,6 +602,14 @@ def test_fault_kinds_are_known() -> None:
         "data_null",
         "wrong_shape",
         "mixed",
+        "drip",
+        "drip_chunked",
+        "slow_headers",
+        "huge_body",
+        "huge_description",
+        "odd_value",
+        "rate_limited",
+        "redirect",
     }
     assert set(Fault.MIXED_KINDS) == {"http500", "error_code", "malformed_json", "slow", "drop"}
     with pytest.raises(ValueError, match="unknown fault kind"):
@@ -714,7 +733,351 @@ def test_mixed_fault_picks_each_kind_reproducibly_from_its_seed(sim: Simulator, 
     assert outcomes(12) != first
 
 
+# ---- fault scope: business calls, the token service or both ---------------------------------
+
+
+def test_token_scope_hits_the_token_service_only(sim: Simulator, token: str) -> None:
+    sim.fault = Fault("http500", scope="token")
+    got = send(sim, "POST", TOKEN_GET, json.dumps(token_body()).encode())
+    refreshed = send(sim, "POST", TOKEN_REFRESH, json.dumps(token_body(accessToken=token)).encode())
+    assert (got.status, refreshed.status) == (502, 503) and b"nginx" in got.body
+    assert get_firmware(sim, token, TURBINE).json()["code"] == 0
+    counters = sim.counters
+    assert (counters["token_get"], counters["token_refresh"], counters["faults"]) == (2, 1, 2)
+    sim.fault = None
+    assert get_token(sim) == token  # the refresh was not served: the old token is current
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "data"),
+    [("error_code", 500, None), ("data_null", 0, None), ("wrong_shape", 0, "not-an-object")],
+)
+def test_token_scope_failures_look_like_the_token_service(
+    sim: Simulator, kind: str, status: int, data: Any
+) -> None:
+    sim.fault = Fault(kind, scope="token")
+    reply = post_token(sim, token_body())
+    assert (reply["status"], reply["data"]) == (status, data)
+
+
+def test_scope_all_hits_token_and_business_calls(sim: Simulator, token: str) -> None:
+    sim.fault = Fault("error_code", code=24500, scope="all")
+    assert post_token(sim, token_body())["status"] == 24500
+    assert get_firmware(sim, token, TURBINE).json()["code"] == 24500
+    assert sim.counters["faults"] == 2
+
+
+# ---- hostile faults: slow, dishonest or malicious gateways ----------------------------------
+
+
+def raw_get(sim: Simulator, token: str, firmware_id: str = TURBINE) -> socket.socket:
+    """A socket that has sent a signed Get Firmware call and not read anything yet."""
+    params = [("action", "get"), ("orgId", DEMO_ORG_ID), ("firmwareId", firmware_id)]
+    path, headers = signed(token, params)
+    lines = [f"GET {path} HTTP/1.1", "Host: 127.0.0.1", *(f"{k}: {v}" for k, v in headers.items())]
+    sock = socket.create_connection(("127.0.0.1", sim.port), timeout=5)
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+    return sock
+
+
+def read_head(sock: socket.socket) -> tuple[bytes, bytes]:
+    """The status line and headers (each line ending in CRLF), and the body bytes read past them."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        assert chunk, f"closed before the head ended: {data!r}"
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    return head + b"\r\n", rest
+
+
+def read_for(sock: socket.socket, seconds: float) -> tuple[bytes, bool]:
+    """What arrives within ``seconds``, and whether the server closed the connection by then."""
+    deadline = time.monotonic() + seconds
+    data = b""
+    while (remaining := deadline - time.monotonic()) > 0:
+        sock.settimeout(remaining)
+        try:
+            chunk = sock.recv(4096)
+        except TimeoutError:
+            break
+        if not chunk:
+            return data, True
+        data += chunk
+    return data, False
+
+
+def handler_threads() -> set[threading.Thread]:
+    """The simulator's live request-handler threads (socketserver names them after the target)."""
+    return {t for t in threading.enumerate() if t.name.endswith("(process_request_thread)")}
+
+
+def all_end(threads: set[threading.Thread], seconds: float = 3.0) -> bool:
+    deadline = time.monotonic() + seconds
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return not any(thread.is_alive() for thread in threads)
+
+
+# How every successful business answer begins on the wire.
+REAL_ANSWER_START = b'{"code": 0, "msg": "OK", "requestId": "'
+
+
+@pytest.mark.parametrize(
+    ("kind", "defaults"),
+    [
+        ("drip", {"delay": 1.0, "size": 1_000_000, "max_seconds": 120.0}),
+        ("drip_chunked", {"delay": 1.0, "size": 1_000_000, "max_seconds": 120.0}),
+        ("slow_headers", {"delay": 1.0, "size": None, "max_seconds": 120.0}),
+        ("huge_body", {"size": 6 * 1024 * 1024}),
+        ("huge_description", {"size": 5_000_000}),
+        ("rate_limited", {"retry_after": "2"}),
+        ("redirect", {"code": 302}),
+        ("slow", {"delay": 0.0, "size": None}),
+    ],
+)
+def test_hostile_kinds_defaults(kind: str, defaults: dict[str, Any]) -> None:
+    spec = Fault(kind).to_dict()
+    assert {name: spec[name] for name in defaults} == defaults
+    assert spec["scope"] == "business" and Fault.from_dict(spec).to_dict() == spec
+
+
+def test_drip_sends_the_head_then_a_byte_per_delay_until_the_client_leaves(
+    sim: Simulator, token: str
+) -> None:
+    sim.fault = Fault("drip", delay=0.5, size=5000)
+    before = handler_threads()
+    with raw_get(sim, token) as sock:
+        head, body = read_head(sock)
+        dripping = handler_threads() - before
+        more, closed = read_for(sock, 1.2)
+    body += more
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and b"\r\nContent-Length: 5000\r\n" in head
+    assert not closed and 1 <= len(body) <= 3 and REAL_ANSWER_START.startswith(body)
+    assert len(dripping) == 1 and all_end(dripping)  # the handler noticed the client left
+    assert control(sim, "GET", "counters").json()["faults"] == 1
+    started = time.monotonic()
+    sim.stop()
+    assert time.monotonic() - started < 1
+
+
+def test_drip_at_full_speed_is_the_real_answer_cut_to_size(sim: Simulator, token: str) -> None:
+    sim.fault = Fault("drip", delay=0, size=20)
+    resp = get_firmware(sim, token, TURBINE)
+    assert resp.status == 200 and resp.body == REAL_ANSWER_START[:20]
+    assert resp.headers["Connection"] == "close"
+
+
+def test_drip_chunked_sends_one_byte_chunks(sim: Simulator, token: str) -> None:
+    sim.fault = Fault("drip_chunked", delay=0.2)
+    before = handler_threads()
+    with raw_get(sim, token) as sock:
+        head, body = read_head(sock)
+        dripping = handler_threads() - before
+        more, closed = read_for(sock, 0.7)
+    chunks = re.fullmatch(rb"(?:1\r\n.\r\n)+", body + more, re.DOTALL)
+    assert b"\r\nTransfer-Encoding: chunked\r\n" in head and b"Content-Length" not in head
+    assert not closed and chunks is not None and 1 <= len(chunks[0]) // 6 <= 4
+    assert REAL_ANSWER_START.startswith(bytes(chunks[0][3::6]))
+    assert len(dripping) == 1 and all_end(dripping)
+
+
+def test_drip_chunked_at_full_speed_is_the_real_answer_padded(sim: Simulator, token: str) -> None:
+    normal = get_firmware(sim, token, TURBINE)
+    sim.fault = Fault("drip_chunked", delay=0, size=len(normal.body) + 5)
+    path, headers = signed(
+        token, [("action", "get"), ("orgId", DEMO_ORG_ID), ("firmwareId", TURBINE)]
+    )
+    conn = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=5)
+    try:
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        body = response.read()
+    finally:
+        conn.close()
+    assert response.getheader("Transfer-Encoding") == "chunked"
+    assert len(body) == len(normal.body) + 5 and body.endswith(b"     ")
+    assert {**json.loads(body), "requestId": None} == {**normal.json(), "requestId": None}
+
+
+def test_slow_headers_sends_the_head_a_byte_per_delay(sim: Simulator, token: str) -> None:
+    sim.fault = Fault("slow_headers", delay=0.2)
+    before = handler_threads()
+    with raw_get(sim, token) as sock:
+        data, closed = read_for(sock, 0.5)
+        slow = handler_threads() - before
+    assert not closed and len(data) < 3 and b"HTTP/1.1 200".startswith(data)
+    assert len(slow) == 1 and all_end(slow)
+    sim.fault = Fault("slow_headers", delay=0)
+    resp = get_firmware(sim, token, TURBINE)  # a well-formed head, once it is all there
+    assert resp.json()["data"]["firmwareId"] == TURBINE and resp.headers["Connection"] == "close"
+
+
+def test_paced_faults_hit_the_token_service_too(sim: Simulator) -> None:
+    sim.fault = Fault("slow_headers", delay=0, scope="token")
+    assert post_token(sim, token_body())["status"] == 0
+    assert sim.counters["faults"] == 1
+
+
+def test_a_paced_answer_ends_after_max_seconds(sim: Simulator, token: str) -> None:
+    sim.fault = Fault("drip", delay=0.1, max_seconds=0.5)
+    with raw_get(sim, token) as sock:
+        started = time.monotonic()
+        _, body = read_head(sock)
+        more, closed = read_for(sock, 3)
+    assert closed and time.monotonic() - started < 1.5
+    assert 1 <= len(body + more) <= 6
+
+
+def test_stop_cuts_a_paced_answer(sim: Simulator, token: str) -> None:
+    sim.fault = Fault("drip", delay=0.2)
+    before = handler_threads()
+    with raw_get(sim, token) as sock:
+        read_head(sock)
+        dripping = handler_threads() - before
+        started = time.monotonic()
+        sim.stop()
+        assert time.monotonic() - started < 1
+        _, closed = read_for(sock, 2)
+    assert closed and len(dripping) == 1 and all_end(dripping)
+
+
+def test_huge_body_is_a_valid_answer_of_size_bytes(sim: Simulator, token: str) -> None:
+    sim.fault = Fault("huge_body")
+    resp = get_firmware(sim, token, TURBINE)
+    reply = resp.json()
+    assert resp.status == 200 and len(resp.body) == 6 * 1024 * 1024
+    assert reply["code"] == 0 and reply["data"]["firmwareId"] == TURBINE
+    assert reply["padding"].strip() == ""
+    sim.fault = Fault("huge_body", size=10)  # an answer already longer is sent as it is
+    assert "padding" not in get_firmware(sim, token, TURBINE).json()
+    assert sim.counters["faults"] == 2 and sim.counters["get"] == 2
+
+
+def test_huge_description_replaces_every_desc(sim: Simulator, token: str) -> None:
+    request = {"pagination": {"pageSize": 50}}
+    normal = search(sim, token, request)["data"]
+    sim.fault = Fault("huge_description")
+    reply = get_firmware(sim, token, TURBINE).json()
+    assert reply["code"] == 0 and len(reply["data"]["desc"]) == 5_000_000
+    sim.fault = Fault("huge_description", size=1000)
+    found = search(sim, token, request)["data"]
+    assert len(found) == 50 and {len(fw["desc"]) for fw in found} == {1000}
+    assert [{**fw, "desc": None} for fw in found] == [{**fw, "desc": None} for fw in normal]
+
+
+FIVE_THOUSAND_DIGITS = "9" * 5000
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "field", "value", "count"),
+    [
+        ("get", "data.fileSize", "Infinity", 1),
+        ("get", "code", "1e999", 1),
+        ("get", "data.firmwareId", '"a/b"', 1),
+        ("get", "data.name.defaultValue", '"x\\u0000y"', 1),
+        ("get", "data.fileSize", FIVE_THOUSAND_DIGITS, 1),
+        ("search", "pagination.totalSize", "1000000000000000000000000000000", 1),
+        ("search", "data[].firmwareId", '"²"', 10),
+        ("token", "data.expire", "1e999", 1),
+        ("token", "status", "Infinity", 1),
+    ],
+)
+def test_odd_value_puts_raw_text_at_the_path(
+    sim: Simulator, token: str, endpoint: str, field: str, value: str, count: int
+) -> None:
+    scope = "token" if endpoint == "token" else "business"
+    sim.fault = Fault("odd_value", field=field, value=value, scope=scope)
+    if endpoint == "token":
+        body = send(sim, "POST", TOKEN_GET, json.dumps(token_body()).encode()).body
+    elif endpoint == "search":
+        body = call(sim, token, "POST", [("action", "search"), ("orgId", DEMO_ORG_ID)]).body
+    else:
+        body = get_firmware(sim, token, TURBINE).body
+    key = field.rsplit(".", 1)[-1].removeprefix("data[]")
+    assert body.count(f'"{key}": {value}'.encode()) == count
+    assert sim.counters["faults"] == 1
+
+
+def test_odd_value_path_that_reaches_nothing_changes_nothing(sim: Simulator, token: str) -> None:
+    sim.fault = Fault("odd_value", field="data.nothing.here", value="Infinity")
+    reply = get_firmware(sim, token, TURBINE).json()
+    assert reply["data"] == next(fw for fw in ORG1 if fw["firmwareId"] == TURBINE)
+
+
+@pytest.mark.parametrize("field", ["", "data..x", ".code", "data.", "data[", "data[0].x", "a]b"])
+def test_odd_value_rejects_a_bad_path(field: str) -> None:
+    with pytest.raises(ValueError, match="dotted path"):
+        Fault("odd_value", field=field, value="1")
+
+
+@pytest.mark.parametrize("retry_after", [None, "Wed, 21 Oct 2015 07:28:00 GMT", "-1"])
+def test_rate_limited_is_429_with_retry_after_and_unserved(
+    sim: Simulator, token: str, retry_after: str | None
+) -> None:
+    sim.fault = Fault(
+        "rate_limited", **({} if retry_after is None else {"retry_after": retry_after})
+    )
+    resp = get_firmware(sim, token, TURBINE)
+    assert resp.status == 429 and resp.headers["Retry-After"] == (retry_after or "2")
+    assert resp.json() == {"code": 429, "msg": "Too Many Requests"}
+    assert (sim.counters["get"], sim.counters["faults"]) == (0, 1)
+
+
+@pytest.mark.parametrize("code", [None, 301, 307])
+def test_redirect_carries_the_real_answer(sim: Simulator, token: str, code: int | None) -> None:
+    sim.fault = Fault("redirect", **({} if code is None else {"code": code}))
+    params = [("action", "get"), ("orgId", DEMO_ORG_ID), ("firmwareId", TURBINE)]
+    resp = call(sim, token, "GET", params)
+    assert resp.status == (code or 302)
+    assert resp.headers["Location"] == sim.url + signed(token, params)[0]
+    assert resp.json()["code"] == 0 and resp.json()["data"]["firmwareId"] == TURBINE
+
+
+def test_redirect_of_the_token_service_carries_the_token(sim: Simulator, token: str) -> None:
+    sim.fault = Fault("redirect", scope="token")
+    got = send(sim, "POST", TOKEN_GET, json.dumps(token_body()).encode())
+    assert got.status == 302 and got.headers["Location"] == sim.url + TOKEN_GET
+    assert got.json()["data"]["accessToken"] == token
+
+
+def test_huge_description_is_for_business_answers_only() -> None:
+    with pytest.raises(ValueError, match="scope must be business"):
+        Fault("huge_description", scope="token")
+
+
 # ---- control plane (for a simulator in another process) -------------------------------------
+
+
+# Faults the control plane and the command line refuse, and what the error says.
+BAD_FAULTS = [
+    ({"kind": "drop", "scope": "nowhere"}, "unknown fault scope"),
+    ({"kind": "drop", "scope": 1}, "scope must be a string"),
+    ({"kind": "huge_body", "size": 0}, "size must be a positive integer"),
+    ({"kind": "huge_body", "size": 1.5}, "size must be an integer"),
+    ({"kind": "drip", "max_seconds": 0}, "max_seconds must be positive"),
+    ({"kind": "drip", "max_seconds": "1"}, "max_seconds must be a finite number"),
+    ({"kind": "drip", "delay": -1}, "delay must not be negative"),
+    ({"kind": "odd_value", "value": "1"}, "odd_value needs field"),
+    ({"kind": "odd_value", "field": "code"}, "odd_value needs field"),
+    ({"kind": "odd_value", "field": "data..x", "value": "1"}, "dotted path"),
+    ({"kind": "odd_value", "field": "code", "value": 1}, "value must be a string"),
+    ({"kind": "odd_value", "field": "code", "value": "\ud800"}, "without lone surrogates"),
+    ({"kind": "rate_limited", "retry_after": "1\r\nX-Evil: 1"}, "one line of Latin-1"),
+    ({"kind": "rate_limited", "retry_after": 2}, "retry_after must be a string"),
+    ({"kind": "redirect", "code": 200}, "3xx"),
+    ({"kind": "huge_description", "scope": "token"}, "scope must be business"),
+]
+
+# The keys a fault's JSON form has besides kind, rate, delay, code and seed, at their defaults.
+NEW_FAULT_DEFAULTS = {
+    "scope": "business",
+    "size": None,
+    "max_seconds": 120.0,
+    "field": None,
+    "value": None,
+    "retry_after": "2",
+}
 
 
 def control(sim: Simulator, method: str, path: str, payload: Any = None) -> Resp:
@@ -745,7 +1108,7 @@ def test_control_config_applies_the_keys_given(sim: Simulator, token: str) -> No
         "latency": 0.01,
         "latency_jitter": 0.0,
         "token_lifetime": 7200,
-        "fault": {**fault, "rate": 1.0, "delay": 0.0},
+        "fault": {**fault, "rate": 1.0, "delay": 0.0, **NEW_FAULT_DEFAULTS},
     }
     assert sim.latency == 0.01 and sim.fault is not None and sim.fault.kind == "error_code"
     assert get_firmware(sim, token, TURBINE).json()["code"] == 24500
@@ -783,12 +1146,42 @@ def test_control_mixed_fault_by_config(sim: Simulator, token: str) -> None:
         {"fault": {"kind": "drop", "seed": 1.5}},
         {"fault": {"kind": "drop", "extra": 1}},
         {"latency": 0.5, "fault": {"kind": "teapot"}},
+        *({"fault": fault} for fault, _ in BAD_FAULTS),
     ],
 )
 def test_control_config_rejects_bad_input_and_changes_nothing(sim: Simulator, payload: Any) -> None:
     reply = control(sim, "POST", "config", payload)
     assert reply.status == 400 and reply.json()["error"]
     assert (sim.latency, sim.latency_jitter, sim.token_lifetime, sim.fault) == (0, 0, 7200, None)
+
+
+@pytest.mark.parametrize(("fault", "message"), BAD_FAULTS)
+def test_control_config_says_what_is_wrong_with_a_fault(
+    sim: Simulator, fault: dict[str, Any], message: str
+) -> None:
+    assert message in control(sim, "POST", "config", {"fault": fault}).json()["error"]
+
+
+def test_control_config_takes_the_hostile_parameters(sim: Simulator, token: str) -> None:
+    fault = {"kind": "odd_value", "scope": "all", "field": "data[].firmwareId", "value": '"²"'}
+    reply = control(sim, "POST", "config", {"fault": fault}).json()["fault"]
+    assert reply == {
+        **{"kind": "odd_value", "rate": 1.0, "delay": 0.0, "code": None, "seed": None},
+        **NEW_FAULT_DEFAULTS,
+        **fault,
+    }
+    assert (
+        call(sim, token, "POST", [("action", "search"), ("orgId", DEMO_ORG_ID)]).body.count(
+            '"firmwareId": "²"'.encode()
+        )
+        == 10
+    )
+    drip = {"kind": "drip", "delay": 0.5, "size": 10, "max_seconds": 3, "rate": 0.5, "seed": 1}
+    reply = control(sim, "POST", "config", {"fault": drip}).json()["fault"]
+    assert (reply["delay"], reply["size"], reply["max_seconds"]) == (0.5, 10, 3.0)
+    limit = {"kind": "rate_limited", "scope": "token", "retry_after": "60"}
+    assert control(sim, "POST", "config", {"fault": limit}).json()["fault"]["retry_after"] == "60"
+    assert send(sim, "POST", TOKEN_GET, json.dumps(token_body()).encode()).status == 429
 
 
 def test_control_config_rejects_a_body_that_is_not_json(sim: Simulator) -> None:
@@ -882,6 +1275,70 @@ def test_command_line_serves_until_signalled(signum: int) -> None:
         proc.wait()
 
 
+def test_command_line_takes_the_hostile_parameters() -> None:
+    root = Path(__file__).resolve().parents[1]
+    command = [
+        *(sys.executable, "-m", "enos_simulator", "--port", "0"),
+        *("--fault", "odd_value", "--fault-scope", "token"),
+        *("--fault-field", "data.expire", "--fault-value", "1e999"),
+        *("--fault-size", "7", "--fault-max-seconds", "5", "--fault-retry-after", "9"),
+    ]
+    proc = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip().rsplit(" ", 1)[1]
+        request = urllib.request.Request(url + "/_simulator/config", b"{}", method="POST")
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            fault = json.load(answer)["fault"]
+        token_request = urllib.request.Request(
+            url + TOKEN_GET, json.dumps(token_body()).encode(), {"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(token_request, timeout=5) as answer:
+            assert b'"expire": 1e999' in answer.read()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)
+    assert fault == {
+        **{"kind": "odd_value", "rate": 1.0, "delay": 0.0, "code": None, "seed": None},
+        **{"scope": "token", "size": 7, "max_seconds": 5.0, "retry_after": "9"},
+        **{"field": "data.expire", "value": "1e999"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--fault", "drop", "--fault-scope", "nowhere"], "invalid choice: 'nowhere'"),
+        (["--fault", "drop", "--fault-rate", "2"], "fault rate must be within [0, 1]"),
+        (["--fault", "odd_value", "--fault-value", "1"], "odd_value needs field"),
+        (["--fault", "odd_value", "--fault-field", "a..b", "--fault-value", "1"], "dotted path"),
+        (["--fault", "redirect", "--fault-code", "200"], "3xx"),
+        (["--fault", "huge_body", "--fault-size", "0"], "size must be a positive integer"),
+        (["--fault", "drip", "--fault-max-seconds", "0"], "max_seconds must be positive"),
+        (["--fault", "rate_limited", "--fault-retry-after", "1\n2"], "one line of Latin-1"),
+    ],
+)
+def test_command_line_refuses_a_bad_fault_with_a_usage_error(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--port", "0", *args])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: python -m enos_simulator") and message in err
+
+
+@pytest.mark.parametrize(
+    ("kind", "delay", "size", "code"),
+    [("drip", 1.0, 1_000_000, None), ("slow", 0.0, None, None), ("redirect", 0.0, None, 302)],
+)
+def test_command_line_leaves_the_kind_defaults_alone(
+    kind: str, delay: float, size: int | None, code: int | None
+) -> None:
+    fault = fault_from_options(vars(build_arg_parser().parse_args(["--fault", kind])))
+    assert fault is not None and (fault.delay, fault.size, fault.code) == (delay, size, code)
+
+
 def test_command_line_latency_jitter_and_mixed_fault_show_in_the_control_plane() -> None:
     root = Path(__file__).resolve().parents[1]
     command = [
@@ -900,7 +1357,10 @@ def test_command_line_latency_jitter_and_mixed_fault_show_in_the_control_plane()
             "latency": 0.02,
             "latency_jitter": 0.03,
             "token_lifetime": 7200,
-            "fault": {"kind": "mixed", "rate": 0.1, "delay": 2.0, "code": None, "seed": 3},
+            "fault": {
+                **{"kind": "mixed", "rate": 0.1, "delay": 2.0, "code": None, "seed": 3},
+                **NEW_FAULT_DEFAULTS,
+            },
         }
     finally:
         proc.terminate()
