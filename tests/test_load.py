@@ -36,6 +36,7 @@ pytestmark = pytest.mark.load
 ROOT = Path(__file__).resolve().parents[1]
 WORKERS, THREADS = 2, 8
 CACHE_SECONDS = 1
+FAILURE_SECONDS = 1
 SLOW_FAULT_SECONDS = 2.0  # > ENOS_READ_TIMEOUT=1: a "slow" answer is a timeout
 PAGES, CONCURRENCY, RUN_SECONDS = 2000, 50, 120.0
 WARM_UP_PAGES = 300
@@ -89,6 +90,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "CACHE_URL": "locmemcache://fwportal-load",
         "FIRMWARE_CACHE_SECONDS": str(CACHE_SECONDS),
         "ENOS_READ_TIMEOUT": "1",
+        # A failure is answered again for this long; the recovery checks wait it out.
+        "ENOS_FAILURE_SECONDS": str(FAILURE_SECONDS),
     }
     with Stack(work, "load_settings", env, workers=WORKERS, threads=THREADS) as stack:
         stack.start_simulator(*SIM_LATENCY, *MIXED_FAULTS)
@@ -210,7 +213,7 @@ def make_every_worker_fetch(stack: Stack, path: str, counter: str) -> None:
     serve a stale copy of what it fetched itself. Within one cache lifetime, a second upstream
     call for the same firmware can only come from the other worker."""
     for _ in range(15):
-        time.sleep(CACHE_SECONDS + 0.2)  # every worker's copy is due for a refetch
+        time.sleep(max(CACHE_SECONDS, FAILURE_SECONDS) + 0.2)  # every copy and failure is due
         stack.sim_reset()
         barrier = threading.Barrier(2 * THREADS)
 
@@ -281,7 +284,7 @@ def test_enos_outage_serves_stale_pages_then_recovers_without_a_restart(stack: S
     stack.start_simulator(*SIM_LATENCY)
     for path in known:
         poll(lambda p=path: not fetch(stack, p).stale, 10, f"{path} fresh again")
-    time.sleep(CACHE_SECONDS + 0.2)  # any worker's stale copy has expired by now
+    time.sleep(max(CACHE_SECONDS, FAILURE_SECONDS) + 0.2)  # stale copies and failures expired
     for _ in range(3):
         for path in [*known, *never_fetched]:
             answer = fetch(stack, path)

@@ -59,7 +59,7 @@ class _TokenExpired(Exception):
 # Token lifetimes outside this range are clamped: a gateway's "expire" cannot make fwportal keep
 # a token for ever (nor pass an absurd timeout to the cache).
 TOKEN_LIFETIME_RANGE = (1, 24 * 3600)
-EXPIRE_RANGE = (-(2**63), 2**63)  # any whole number EnOS may send; clamped above
+EXPIRE_RANGE = (-(10**40), 10**40)  # any whole number EnOS may send; clamped above
 
 _in_flight: dict[str, threading.BoundedSemaphore] = {}
 _in_flight_lock = threading.Lock()

@@ -3,7 +3,8 @@
 Socket timeouts bound each read, not the exchange: a gateway that drips one byte a second holds
 a thread for as long as it likes. Each exchange registers a Watch; one watchdog thread per
 process shuts the socket of an exchange whose deadline passed, which ends any blocked read at
-once. The connection in use is found through the thread that makes the exchange.
+once. The socket in use is found through the thread that makes the exchange: it is noted when a
+connection is opened or reused (a response may outlive its connection's hold on the socket).
 """
 
 import contextlib
@@ -29,16 +30,15 @@ class Watch:
         self.deadline = deadline
         self.expired = False
         self.done = False
-        self.connection: HTTPConnection | None = None
+        self.sock: socket.socket | None = None
 
     def cut(self) -> bool:
         """Shut the exchange's socket; False when it has none yet."""
-        sock = self.connection.sock if self.connection is not None else None
         self.expired = True
-        if sock is None:
+        if self.sock is None:
             return False
         with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+            self.sock.shutdown(socket.SHUT_RDWR)
         return True
 
 
@@ -105,21 +105,29 @@ def deadline(seconds: float) -> Iterator[Watch]:
         _current.watch = None
 
 
-def _attach(connection: HTTPConnection) -> None:
+def _note(sock: socket.socket | None) -> None:
     watch = getattr(_current, "watch", None)
-    if watch is not None:
-        watch.connection = connection
+    if watch is not None and sock is not None:
+        watch.sock = sock
         if watch.expired:
             watch.cut()
 
 
 class WatchedHTTPConnection(HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        _note(self.sock)
+
     def request(self, *args, **kwargs) -> None:
-        _attach(self)
+        _note(self.sock)  # a kept-alive connection's socket; a new one is noted in connect()
         super().request(*args, **kwargs)
 
 
 class WatchedHTTPSConnection(HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        _note(self.sock)
+
     def request(self, *args, **kwargs) -> None:
-        _attach(self)
+        _note(self.sock)
         super().request(*args, **kwargs)

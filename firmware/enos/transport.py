@@ -40,6 +40,7 @@ CODE_PATTERN = re.compile(r"-?[0-9]{1,9}")
 RETRY_AFTER_DEFAULT = 5.0
 RETRY_AFTER_MAX = 600.0
 REQUEST_ID_CAP = 128
+MAX_INT_DIGITS = 40
 MESSAGE_CAP = 500
 
 
@@ -109,8 +110,16 @@ def _session_for(base_url: str, pool_size: int) -> requests.Session:
         session = _sessions.get(key)
         if session is None:
             # Only connection failures are retried: nothing was sent, so a retry is always safe.
+            # A 429 is the client's to honour (urllib3 would otherwise retry it on its own).
             retry = Retry(
-                total=2, connect=2, read=False, status=0, other=0, redirect=0, backoff_factor=0.1
+                total=2,
+                connect=2,
+                read=False,
+                status=0,
+                other=0,
+                redirect=0,
+                backoff_factor=0.1,
+                respect_retry_after_header=False,
             )
             adapter = _WatchedAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=retry)
             session = requests.Session()
@@ -181,8 +190,10 @@ def _read_capped(response: requests.Response, cap: int) -> bytes:
     return b"".join(chunks)
 
 
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a JSON number")
+def _bounded_int(digits: str) -> int | float:
+    """A JSON integer; one too long to be any count or code is infinite (int() of thousands of
+    digits is slow and then refused), so the field that holds it is named as out of range."""
+    return int(digits) if len(digits) <= MAX_INT_DIGITS else math.inf
 
 
 def _checked(status: int, headers: Mapping[str, str], content: bytes) -> Answer:
@@ -195,7 +206,7 @@ def _checked(status: int, headers: Mapping[str, str], content: bytes) -> Answer:
             retry_after=seconds,
         )
     try:
-        envelope = json.loads(content, parse_constant=_reject_constant)
+        envelope = json.loads(content, parse_int=_bounded_int)
     except (ValueError, RecursionError):
         envelope = None
     code = _envelope_code(envelope)
