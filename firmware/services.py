@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from firmware.credentials import UndecryptableSecret
 from firmware.enos.client import MAX_PAGE_SIZE, ClientSettings, EnosClient, OrgCredentials
+from firmware.enos.deadline import budget
 from firmware.enos.errors import (
     BadResponse,
     Busy,
@@ -169,7 +170,10 @@ def _cached(key: str, fetch: Callable[[], T], *, refresh: bool) -> Fetched[T]:
         if cached is not None:
             return cached
     try:
-        return _single_flight(key, fetch, refresh)
+        # A page's whole EnOS work (a token, the call, waiting on another's call) keeps the
+        # total deadline, not each part of it.
+        with budget(settings.ENOS_TOTAL_TIMEOUT):
+            return _single_flight(key, fetch, refresh)
     except OUTAGES:
         last_good = cache.get(f"{key}:last-good")
         if last_good is None:
@@ -206,8 +210,7 @@ def _single_flight(key: str, fetch: Callable[[], T], refresh: bool) -> Fetched[T
         key,
         ready=cached_result,
         produce=fetch_and_remember,
-        # A fetch may wait for a token, then make its own call.
-        wait_seconds=2 * settings.ENOS_TOTAL_TIMEOUT,
+        wait_seconds=settings.ENOS_TOTAL_TIMEOUT,
         failure_seconds=settings.ENOS_FAILURE_SECONDS,
         retry_failed=refresh,
     )

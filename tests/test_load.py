@@ -12,12 +12,18 @@ whatever happens. About a minute on a 2-core machine.
 2. EnOS goes down under load: pages fetched before are served stale (HTTP 200, banner), a
    firmware never fetched is 503; EnOS back on the same port: fresh pages within seconds, with
    no gunicorn restart.
+3. A second org whose gateway turns hostile every 1.5 s (drips, slow headers, a dripping token
+   service, odd values, 429, redirects, huge answers) beside the demo org: no 500, no hung
+   request, no page slower than the total deadline + 2 s, every page of the other org a 200,
+   and the hostile org answers again once its gateway behaves, without a restart.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import signal
+import sys
 import threading
 import time
 from collections import Counter
@@ -29,7 +35,16 @@ from pathlib import Path
 import pytest
 import requests
 
-from bench.stack import Stack, rss_kb, worker_pids
+from bench.stack import (
+    Stack,
+    free_port,
+    rss_kb,
+    spawn,
+    stop_group,
+    wait_until_answers,
+    worker_pids,
+)
+from enos_simulator import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_ORG_ID
 
 pytestmark = pytest.mark.load
 
@@ -37,6 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKERS, THREADS = 2, 8
 CACHE_SECONDS = 1
 FAILURE_SECONDS = 1
+TOTAL_TIMEOUT = 3  # every page's EnOS work ends within this; hostile pages wait it out
 SLOW_FAULT_SECONDS = 2.0  # > ENOS_READ_TIMEOUT=1: a "slow" answer is a timeout
 PAGES, CONCURRENCY, RUN_SECONDS = 2000, 50, 120.0
 WARM_UP_PAGES = 300
@@ -90,6 +106,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "CACHE_URL": "locmemcache://fwportal-load",
         "FIRMWARE_CACHE_SECONDS": str(CACHE_SECONDS),
         "ENOS_READ_TIMEOUT": "1",
+        "ENOS_TOTAL_TIMEOUT": str(TOTAL_TIMEOUT),
         # A failure is answered again for this long; the recovery checks wait it out.
         "ENOS_FAILURE_SECONDS": str(FAILURE_SECONDS),
     }
@@ -115,6 +132,7 @@ class Answer:
     path: str
     status: int | str  # an HTTP status, or the name of the client-side exception
     stale: bool = False
+    seconds: float = 0.0
 
 
 def hammer(
@@ -140,11 +158,13 @@ def hammer(
             if i is None:
                 return
             path = paths(i)
+            started = time.monotonic()
             try:
                 response = session.get(stack.web_url + path, timeout=30)
-                answer = Answer(path, response.status_code, STALE_BANNER in response.text)
+                stale = STALE_BANNER in response.text
+                answer = Answer(path, response.status_code, stale, time.monotonic() - started)
             except requests.RequestException as exc:
-                answer = Answer(path, type(exc).__name__)
+                answer = Answer(path, type(exc).__name__, seconds=time.monotonic() - started)
             with lock:
                 answers.append(answer)
 
@@ -289,4 +309,91 @@ def test_enos_outage_serves_stale_pages_then_recovers_without_a_restart(stack: S
         for path in [*known, *never_fetched]:
             answer = fetch(stack, path)
             assert (answer.status, answer.stale) == (200, False), answer
+    assert_workers_unharmed(stack, pids_at_start)
+
+
+# ---- a hostile org in the mix -----------------------------------------------------------------
+
+# What the hostile gateway turns to, in turn, while the others are served.
+HOSTILE_FAULTS = [
+    {"kind": "drip", "delay": 0.5, "max_seconds": 60},
+    {"kind": "slow_headers", "delay": 0.5, "max_seconds": 60},
+    {"kind": "drip", "delay": 0.5, "max_seconds": 60, "scope": "token"},
+    {"kind": "odd_value", "field": "data.fileSize", "value": "Infinity"},
+    {"kind": "odd_value", "field": "code", "value": '"²"'},
+    {"kind": "odd_value", "field": "data.expire", "value": "1e999", "scope": "token"},
+    {"kind": "rate_limited", "retry_after": "1"},
+    {"kind": "redirect", "code": 302},
+    {"kind": "huge_body", "size": 6 * 1024 * 1024},
+    {"kind": "huge_description", "size": 5_000_000},
+]
+HOSTILE_TURN_SECONDS = 1.5
+
+
+@pytest.fixture
+def hostile(stack: Stack, tmp_path: Path) -> Iterator[str]:
+    """A second simulator for an org "hostile" that the operator may see; its base URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    argv = [sys.executable, "-m", "enos_simulator", "--host", "127.0.0.1", "--port", str(port)]
+    sim = spawn([*argv, *SIM_LATENCY], stack.env, tmp_path / "hostile-simulator.log")
+    try:
+        wait_until_answers(url + "/_simulator/counters", sim, 20)
+        stack.manage(
+            *("orgs", "add", "hostile", "--name", "Hostile", "--org-id", DEMO_ORG_ID),
+            *("--gateway-url", url, "--access-key", DEMO_APP_KEY),
+            stdin=DEMO_APP_SECRET + "\n",
+        )
+        stack.manage("orgs", "grant", "hostile", "--user", "operator")
+        yield url
+    finally:
+        stop_group(sim, signal.SIGTERM)
+
+
+def test_a_hostile_org_in_the_mix_harms_no_one_and_recovers_without_a_restart(
+    stack: Stack, hostile: str
+) -> None:
+    pids_at_start, _ = health(stack)
+    stack.sim_configure({"fault": None})
+    hostile_paths = [f"/orgs/hostile/firmware/{i}/" for i in LOADED_IDS]
+    good_paths = [detail_path(i) for i in LOADED_IDS]
+    paths = [*good_paths, *hostile_paths, LIST_PATH, "/orgs/hostile/firmware/?page_size=10"]
+    stop = threading.Event()
+
+    def turn_faults() -> None:
+        """Each hostile behaviour in turn, from before the first request; then the run stops."""
+        for fault in HOSTILE_FAULTS:
+            requests.post(f"{hostile}/_simulator/config", json={"fault": fault}, timeout=5)
+            if stop.wait(HOSTILE_TURN_SECONDS):
+                return
+        stop.set()
+
+    with ThreadPoolExecutor(1) as rotator:
+        turns = rotator.submit(turn_faults)
+        time.sleep(0.2)  # the first fault is set
+        started = time.monotonic()
+        answers = hammer(stack, lambda i: paths[i % len(paths)], 100_000, 30, RUN_SECONDS, stop)
+        took = time.monotonic() - started
+        stop.set()
+        turns.result()
+    statuses = Counter(answer.status for answer in answers)
+    good = Counter(a.status for a in answers if not a.path.startswith("/orgs/hostile/"))
+    slowest = max(answer.seconds for answer in answers)
+    summary = (
+        f"{len(answers)} pages in {took:.1f} s, statuses {dict(statuses)}, good {dict(good)}, "
+        f"slowest {slowest:.1f} s"
+    )
+    print(summary)
+    assert took < RUN_SECONDS, f"the run hit its {RUN_SECONDS} s bound: {summary}"
+    assert statuses[500] == 0, summary
+    assert set(statuses) <= EXPECTED_STATUSES, summary  # no client timeout: nothing hung
+    assert set(good) == {200}, f"the hostile org's trouble reached another org: {summary}"
+    hostile_answers = [a for a in answers if a.path.startswith("/orgs/hostile/")]
+    assert any(a.status != 200 or a.stale for a in hostile_answers), f"never hostile: {summary}"
+    assert slowest <= TOTAL_TIMEOUT + 2, f"a page took {slowest:.1f} s: {summary}"
+
+    requests.post(f"{hostile}/_simulator/config", json={"fault": None}, timeout=5)
+    time.sleep(max(CACHE_SECONDS, FAILURE_SECONDS) + 0.2)
+    for path in hostile_paths[:3]:
+        poll(lambda p=path: fetch(stack, p).status == 200, 10, f"{path} answers again")
     assert_workers_unharmed(stack, pids_at_start)
