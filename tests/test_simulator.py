@@ -6,6 +6,7 @@ Token encryptions and request signatures are computed here by hand from the cont
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import itertools
@@ -1275,30 +1276,36 @@ def test_command_line_serves_until_signalled(signum: int) -> None:
         proc.wait()
 
 
-def test_command_line_takes_the_hostile_parameters() -> None:
+@contextlib.contextmanager
+def simulator_process(*options: str) -> Iterator[tuple[str, dict]]:
+    """`python -m enos_simulator` with these options: its URL and its configuration as the
+    control plane tells it."""
     root = Path(__file__).resolve().parents[1]
-    command = [
-        *(sys.executable, "-m", "enos_simulator", "--port", "0"),
-        *("--fault", "odd_value", "--fault-scope", "token"),
-        *("--fault-field", "data.expire", "--fault-value", "1e999"),
-        *("--fault-size", "7", "--fault-max-seconds", "5", "--fault-retry-after", "9"),
-    ]
+    command = [sys.executable, "-m", "enos_simulator", "--port", "0", *options]
     proc = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip().rsplit(" ", 1)[1]
         request = urllib.request.Request(url + "/_simulator/config", b"{}", method="POST")
         with urllib.request.urlopen(request, timeout=5) as answer:
-            fault = json.load(answer)["fault"]
+            yield url, json.load(answer)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)
+
+
+def test_command_line_takes_the_hostile_parameters() -> None:
+    with simulator_process(
+        *("--fault", "odd_value", "--fault-scope", "token"),
+        *("--fault-field", "data.expire", "--fault-value", "1e999"),
+        *("--fault-size", "7", "--fault-max-seconds", "5", "--fault-retry-after", "9"),
+    ) as (url, config):
         token_request = urllib.request.Request(
             url + TOKEN_GET, json.dumps(token_body()).encode(), {"Content-Type": "application/json"}
         )
         with urllib.request.urlopen(token_request, timeout=5) as answer:
             assert b'"expire": 1e999' in answer.read()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=5)
-    assert fault == {
+    assert config["fault"] == {
         **{"kind": "odd_value", "rate": 1.0, "delay": 0.0, "code": None, "seed": None},
         **{"scope": "token", "size": 7, "max_seconds": 5.0, "retry_after": "9"},
         **{"field": "data.expire", "value": "1e999"},
@@ -1340,19 +1347,10 @@ def test_command_line_leaves_the_kind_defaults_alone(
 
 
 def test_command_line_latency_jitter_and_mixed_fault_show_in_the_control_plane() -> None:
-    root = Path(__file__).resolve().parents[1]
-    command = [
-        *(sys.executable, "-m", "enos_simulator", "--port", "0"),
+    with simulator_process(
         *("--latency-ms", "20", "--latency-jitter-ms", "30"),
         *("--fault", "mixed", "--fault-rate", "0.1", "--fault-seed", "3", "--fault-delay", "2"),
-    ]
-    proc = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip().rsplit(" ", 1)[1]
-        request = urllib.request.Request(url + "/_simulator/config", b"{}", method="POST")
-        with urllib.request.urlopen(request, timeout=5) as answer:
-            config = json.load(answer)
+    ) as (_url, config):
         assert config == {
             "latency": 0.02,
             "latency_jitter": 0.03,
@@ -1362,6 +1360,3 @@ def test_command_line_latency_jitter_and_mixed_fault_show_in_the_control_plane()
                 **NEW_FAULT_DEFAULTS,
             },
         }
-    finally:
-        proc.terminate()
-        proc.wait(timeout=5)
