@@ -90,9 +90,13 @@ def client_settings() -> ClientSettings:
     )
 
 
-def check_connection(org: Org) -> None:
-    """Fetch a fresh EnOS access token for the org; raises an EnosError when EnOS refuses."""
-    client_for(org).check_credentials()
+def check_connection(org: Org) -> int:
+    """A fresh EnOS access token, then the cheapest signed call on the org (a firmware search
+    for one): how many firmware EnOS says the org holds. Raises an EnosError when EnOS refuses
+    either, e.g. keys that are valid but may not read this orgId."""
+    client = client_for(org)
+    client.check_credentials()
+    return client.search_firmware(expression=None, page=1, page_size=1).total_size
 
 
 def _cache_key(org: Org, *parts: object) -> str:

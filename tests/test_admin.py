@@ -92,6 +92,34 @@ def test_test_connection_action_reports_success_and_enos_reasons(admin_client, o
     ]
     assert all("nope" not in text for text in texts)
     assert simulator.counters["token_get"] == 3
+    assert simulator.counters["search"] == 1  # only the org whose token came
+
+
+@pytest.mark.django_db
+def test_the_change_page_tests_the_org_itself_not_only_its_keys(admin_client, org, simulator):
+    unreadable = make_org(simulator.url, slug="other", name="Other OU", org_id="o99999999999999")
+    change_url = reverse("admin:firmware_org_change", args=[unreadable.pk])
+    page = admin_client.get(change_url).content.decode()
+    test_url = reverse("admin:firmware_org_test_connection", args=[unreadable.pk])
+    assert f'action="{test_url}"' in page and 'id="test-connection"' in page
+    assert admin_client.get(test_url).status_code == 405
+    response = admin_client.post(test_url, follow=True)
+    assert response.redirect_chain == [(change_url, 302)]
+    assert (
+        "Other OU: connection failed: EnOS 403: no permission for this organization"
+        in response.content.decode()
+    )
+    ok = admin_client.post(
+        reverse("admin:firmware_org_test_connection", args=[org.pk]), follow=True
+    )
+    assert "Demo: connection OK" in ok.content.decode()
+
+
+@pytest.mark.django_db
+def test_only_staff_may_test_a_connection(client, operator, org):
+    client.force_login(operator)
+    response = client.post(reverse("admin:firmware_org_test_connection", args=[org.pk]))
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
 
 @pytest.mark.django_db

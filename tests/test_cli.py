@@ -108,6 +108,17 @@ def test_test_prints_ok_with_good_credentials(monkeypatch, simulator):
     orgs(*add_args(url=simulator.url), stdin=DEMO_APP_SECRET + "\n", monkeypatch=monkeypatch)
     output = orgs("test", "acme", monkeypatch=monkeypatch)
     assert output.startswith("OK: acme got an EnOS access token")
+    assert f"answered a firmware search of orgId {DEMO_ORG_ID} (" in output
+    assert simulator.counters["token_get"] == 1
+    assert simulator.counters["search"] == 1
+
+
+@pytest.mark.django_db
+def test_test_fails_for_an_org_the_keys_cannot_read(monkeypatch, simulator):
+    args = add_args(url=simulator.url, **{"--org-id": "o99999999999999"})
+    orgs(*args, stdin=DEMO_APP_SECRET + "\n", monkeypatch=monkeypatch)
+    with pytest.raises(CommandError, match="EnOS 403: no permission for this organization"):
+        orgs("test", "acme", monkeypatch=monkeypatch)
     assert simulator.counters["token_get"] == 1
 
 

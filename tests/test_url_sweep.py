@@ -44,6 +44,7 @@ def concrete(route, org_pk, user_pk):
         r"<slug:slug>": "demo",
         r"<str:firmware_id>": TURBINE,
         r"<path:object_id>": str(org_pk),
+        r"<int:pk>": str(org_pk),
         r"<id>": str(user_pk),
         r"<path:content_type_id>": "1",
         r"(?P<app_label>auth|axes|firmware)": "firmware",

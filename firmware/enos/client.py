@@ -203,6 +203,8 @@ class EnosClient:
             finally:
                 self._slots.release()
             status, envelope = answer.status, answer.envelope
+            if envelope["code"] != 0:
+                outcome = "EnosCode"  # the caller raises the error this code names
             return envelope
         except RateLimited as exc:
             outcome = type(exc).__name__

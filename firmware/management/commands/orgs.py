@@ -59,7 +59,9 @@ class Command(BaseCommand):
             who.add_argument("--group")
 
         commands.add_parser("list", help="List orgs (never their secret keys).")
-        test = commands.add_parser("test", help="Fetch an EnOS access token for an org.")
+        test = commands.add_parser(
+            "test", help="Fetch an EnOS access token for an org, then search its firmware."
+        )
         test.add_argument("slug")
         commands.add_parser(
             "rotate-keys", help="Re-encrypt every secret key with the first of CREDENTIALS_KEYS."
@@ -156,10 +158,13 @@ class Command(BaseCommand):
     def handle_test(self, slug: str, **_: Any) -> None:
         org = self._org(slug)
         try:
-            services.check_connection(org)
+            firmware_count = services.check_connection(org)
         except EnosError as exc:
             raise CommandError(f"{org.slug}: {describe(exc).reason}") from None
-        self.stdout.write(f"OK: {org.slug} got an EnOS access token from {org.gateway_url}")
+        self.stdout.write(
+            f"OK: {org.slug} got an EnOS access token from {org.gateway_url} and EnOS answered "
+            f"a firmware search of orgId {org.org_id} ({firmware_count} firmware)"
+        )
 
     @transaction.atomic
     def handle_rotate_keys(self, **_: Any) -> None:
