@@ -389,7 +389,7 @@ def non_ok(statuses: Mapping[str, int], expected: str = "200") -> str:
 
 def phase_uncached(stack: Stack, sizes: Sizes, report: Report) -> None:
     print(f"\n== uncached (FIRMWARE_CACHE_SECONDS=0), {WORKERS} workers x {THREADS} threads")
-    stack.start_gunicorn(FIRMWARE_CACHE_SECONDS="0", CACHE_URL="locmemcache://fwportal-bench")
+    stack.start_gunicorn(FIRMWARE_CACHE_SECONDS="0")
 
     per = 1000 / sizes.pages
     stack.sim_reset()  # a fresh gunicorn: no worker holds a token yet
@@ -451,7 +451,7 @@ def phase_uncached(stack: Stack, sizes: Sizes, report: Report) -> None:
 
 def phase_cached(stack: Stack, sizes: Sizes, report: Report) -> None:
     print("\n== cached (FIRMWARE_CACHE_SECONDS=5, local memory)")
-    stack.start_gunicorn(FIRMWARE_CACHE_SECONDS="5", CACHE_URL="locmemcache://fwportal-bench")
+    stack.start_gunicorn(FIRMWARE_CACHE_SECONDS="5")
     n = THREADS * sizes.per_thread
 
     # Which load generator: `requests` threads in this process, or http.client in its own.
@@ -531,15 +531,18 @@ def phase_single_flight(
     )
 
 
-def run(sizes: Sizes, work: Path, settings_module: str) -> Report:
+def run(sizes: Sizes, work: Path, settings_module: str, cache_url: str) -> Report:
     report = Report()
     env = {
-        "CACHE_URL": "locmemcache://fwportal-bench",
         "BENCH_STATIC_ROOT": str(work / "static"),
         # Each request's access log line is made as in production, and thrown away.
         "GUNICORN_ACCESSLOG": "/dev/null",
     }
     stack = Stack(work, settings_module, env, workers=WORKERS, threads=THREADS)
+    # The pages' cache: fwportal's default (the database) unless a CACHE_URL is named.
+    stack.env.pop("CACHE_URL", None)
+    if cache_url:
+        stack.env["CACHE_URL"] = cache_url
     try:
         stack.start_simulator("--latency-ms", str(SIM_LATENCY_MS))
         stack.manage("migrate", "--noinput")
@@ -585,13 +588,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="Django settings module to measure (default bench.settings); another one must "
         "serve /bench/minimal/ too (extend bench.settings), e.g. to try a change before making it",
     )
+    parser.add_argument(
+        "--cache-url",
+        default="",
+        help="CACHE_URL for the pages (default: none, fwportal's default database cache); "
+        "e.g. locmemcache://bench for each process's memory, as before issue 12",
+    )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     started = time.monotonic()
     print(f"fwportal benchmark{' (quick)' if args.quick else ''}: {machine()}")
     work = Path(tempfile.mkdtemp(prefix="fwportal-bench-"))
     try:
-        report = run(sizes, work, args.settings)
+        report = run(sizes, work, args.settings, args.cache_url)
     finally:
         if args.keep:
             print(f"kept {work}")
@@ -600,7 +609,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"\nResults ({time.strftime('%Y-%m-%d %H:%M %Z')}, {time.monotonic() - started:.0f} s)")
     print(f"machine: {machine()}")
     print(f"EnOS simulator latency {SIM_LATENCY_MS} ms; gunicorn {WORKERS} workers x {THREADS}")
-    print(f"settings: {args.settings}; command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    print(f"settings: {args.settings}; cache: {args.cache_url or 'the default (database)'}")
+    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     print(report.table())
     for note in report.notes:
         print(f"note: {note}")

@@ -83,8 +83,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 LOCAL_CACHE = "fwportal.local_cache.BoundedLocMemCache"
 # Each process's own memory caches are bounded in bytes (MiB), not only in entries.
 LOCAL_CACHE_MAX_BYTES = env.int("LOCAL_CACHE_MAX_MB", default=64) * 1024 * 1024
+# The cache every worker and host shares: EnOS access tokens, fetched answers and their last
+# good copies, the locks and failures that coalesce identical fetches, access answers. Without
+# CACHE_URL it lives in the database (the table is made by `migrate`), so any number of workers
+# on one machine, or hosts on one PostgreSQL, behave as one site; Redis is the faster choice.
+SHARED_CACHE_TABLE = "fwportal_cache"
 CACHES = {
-    "default": env.cache("CACHE_URL", default="locmemcache://fwportal"),
+    "default": env.cache("CACHE_URL", default=f"dbcache://{SHARED_CACHE_TABLE}?MAX_ENTRIES=100000"),
     # Rendered pages and page parts (firmware/page_cache.py, {% cache %}): apart, so they never
     # crowd out tokens and last good copies, and always in each process's own memory: rendering
     # a page again costs less than fetching it over the network, and a restart (a deploy, a new
@@ -96,6 +101,7 @@ CACHES = {
     },
 }
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache":
+    # Chosen on purpose (CACHE_URL=locmemcache://): one process only; bounded in bytes.
     CACHES["default"]["BACKEND"] = LOCAL_CACHE
     CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_BYTES", LOCAL_CACHE_MAX_BYTES)
 
@@ -105,8 +111,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Sessions are read from the cache (Redis in production) and written through to the database.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions live in the database; with Redis they are read from the cache first (written
+# through), which saves a query a page. Never from one process's memory: a logout must end the
+# session on every worker at once.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if "redis" in CACHES["default"]["BACKEND"].lower()
+    else "django.contrib.sessions.backends.db"
+)
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
