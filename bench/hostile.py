@@ -13,7 +13,8 @@ two EnOS simulators (20 ms latency): the demo org's, and a second one behind a "
    different firmware pages of the hostile org, whose gateway drips its answers a byte a second,
    so each is held until fwportal's total EnOS deadline (ENOS_TOTAL_TIMEOUT, set to 5 s here).
 2. Memory: each worker's RSS before and after 200 detail page views (50 firmware x 4 languages,
-   8 at a time, FIRMWARE_CACHE_SECONDS=1) while every demo-org answer carries a 5 MB description.
+   8 at a time, FIRMWARE_CACHE_SECONDS=1) while every demo-org answer carries a 5 MB description,
+   and after the same 200 views once more.
 
 It reports; it does not assert targets, and it exits 0 once every phase has run.
 """
@@ -59,13 +60,14 @@ from enos_simulator import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_ORG_ID  # noqa: E
 SIM_LATENCY_MS = 20
 DEADLINE_SECONDS = 5.0  # ENOS_TOTAL_TIMEOUT for this run (default 15 s), to keep it short
 DEADLINE_MARGIN_SECONDS = 2.0  # the slowest hostile request may take the deadline plus this
-HOSTILE_CLIENTS = 10
+HOSTILE_CLIENTS = 10  # the default; --hostile-clients changes it
 DRIP = {"kind": "drip", "delay": 1.0, "max_seconds": 120.0}
 HUGE_DESCRIPTION = {"kind": "huge_description", "size": 5_000_000}
 CACHED_SECONDS = 600  # phase 1: the demo page stays cached for the whole phase
 REFETCH_SECONDS = 1  # phase 2: a page viewed again is fetched again
 LANGUAGES = ("en", "zh-hans", "ja", "es")
 RSS_GROWTH_TARGET_MIB = 150
+PASSES = 2  # the same views again: a leak keeps growing, a worker that has reached its size stays
 RSS_SAMPLE_SECONDS = 0.2
 BUSY_WORDING = b"EnOS is busy"
 EVERYDAY_REQUESTS = {
@@ -237,8 +239,10 @@ def add_hostile_org(stack: Stack, gateway: Stack) -> None:
     stack.manage("orgs", "grant", "hostile", "--user", "operator")
 
 
-def phase_starvation(stack: Stack, gateway: Stack, sizes: Sizes, report: Report) -> None:
-    print(f"\n== one hostile org: {HOSTILE_CLIENTS} clients held by a dripping gateway")
+def phase_starvation(
+    stack: Stack, gateway: Stack, sizes: Sizes, report: Report, clients: int
+) -> None:
+    print(f"\n== one hostile org: {clients} clients held by a dripping gateway")
     check = Client(stack, stack.cookies[0], timeout=30)
     status, _ = check.get(f"/orgs/hostile/firmware/{FIRMWARE_ID}/")
     check.connection.close()
@@ -250,7 +254,7 @@ def phase_starvation(stack: Stack, gateway: Stack, sizes: Sizes, report: Report)
 
     gateway.sim_configure({"fault": DRIP})
     paths = [f"/orgs/hostile/firmware/{firmware_id}/" for firmware_id in cold_firmware_ids()]
-    load = HostileLoad(stack, paths, HOSTILE_CLIENTS, LOAD_MAX_SECONDS + 2 * DEADLINE_SECONDS)
+    load = HostileLoad(stack, paths, clients, LOAD_MAX_SECONDS + 2 * DEADLINE_SECONDS)
     load_started = time.perf_counter()
     load.start()
     try:
@@ -264,12 +268,12 @@ def phase_starvation(stack: Stack, gateway: Stack, sizes: Sizes, report: Report)
     load_seconds = time.perf_counter() - load_started
     gateway.sim_configure({"fault": None})
 
-    n = f"n={sizes.rounds} each, the three timed in turn"
     for name in EVERYDAY_REQUESTS:
         before, during = quiet.latencies[name], loaded.latencies[name]
         report.add(
             f"{name} p50 / p95 (ms), quiet -> under hostile load",
-            f"{before.text()} -> {during.text()} ({n}; worker {quiet.workers[name]} -> "
+            f"{before.text()} -> {during.text()} (n={len(before.samples)} -> "
+            f"{len(during.samples)}; worker {quiet.workers[name]} -> "
             f"{loaded.workers[name]}){non_ok(before.statuses)}{non_ok(during.statuses)}",
         )
         report.add(
@@ -342,20 +346,24 @@ class PeakRss:
         self._thread.join(5)
 
 
-def phase_memory(stack: Stack, sizes: Sizes, report: Report) -> None:
+def phase_memory(
+    stack: Stack, sizes: Sizes, report: Report, gunicorn_env: Mapping[str, str]
+) -> None:
     ids = cold_firmware_ids()
     views = [
         (firmware_id, language) for language in LANGUAGES for firmware_id in ids[: sizes.firmware]
     ]
-    print(f"\n== memory: {len(views)} views while every desc is {HUGE_DESCRIPTION['size']:,} chars")
-    stack.start_gunicorn(FIRMWARE_CACHE_SECONDS=str(REFETCH_SECONDS))
+    print(
+        f"\n== memory: {PASSES} x {len(views)} views, every desc {HUGE_DESCRIPTION['size']:,} chars"
+    )
+    stack.start_gunicorn(FIRMWARE_CACHE_SECONDS=str(REFETCH_SECONDS), **gunicorn_env)
     warm_up = Counter(
         view(stack, firmware_id, language)[0]
         for firmware_id in (FIRMWARE_ID, ids[-1])
         for language in LANGUAGES
     )
     pids = worker_pids(stack.master)
-    before = {pid: rss_kb(pid) for pid in pids}
+    rss = [{pid: rss_kb(pid) for pid in pids}]  # before, then after each pass
     cpu_before = {pid: cpu_seconds([pid]) for pid in pids}
 
     stack.sim_configure({"fault": HUGE_DESCRIPTION})
@@ -367,31 +375,39 @@ def phase_memory(stack: Stack, sizes: Sizes, report: Report) -> None:
             return "skipped (time bound)", False
         return view(stack, firmware_id, language)
 
+    answers: list[list[tuple[str, bool]]] = []
     started = time.perf_counter()
     with PeakRss(pids) as peak, ThreadPoolExecutor(THREADS) as pool:
-        answers = list(pool.map(bounded_view, *zip(*views, strict=True)))
+        for _ in range(PASSES):
+            answers.append(list(pool.map(bounded_view, *zip(*views, strict=True))))
+            rss.append({pid: rss_kb(pid) for pid in pids})
     elapsed = time.perf_counter() - started
-    after = {pid: rss_kb(pid) for pid in pids}
     gets = stack.sim_counters()["get"]
     stack.sim_configure({"fault": None})
     if worker_pids(stack.master) != pids:
         report.note("a gunicorn worker restarted during the memory phase")
 
-    statuses = Counter(status for status, _ in answers)
-    in_language = sum(right for status, right in answers if status == "200")
+    for number, answered in enumerate(answers, 1):
+        statuses = Counter(status for status, _ in answered)
+        in_language = sum(right for status, right in answered if status == "200")
+        report.add(
+            f"huge-description views answered 200, pass {number}",
+            f"{statuses['200']} of {len(views)} ({in_language} in the language asked)"
+            f"{non_ok(statuses)}",
+        )
     report.add(
-        "huge-description views answered 200",
-        f"{statuses['200']} of {len(views)} ({in_language} in the language asked; "
-        f"{gets} EnOS Get Firmware calls; {elapsed:.0f} s, {THREADS} at a time; warm-up "
-        f"{dict(warm_up)}){non_ok(statuses)}",
+        "huge-description views: EnOS Get Firmware calls, time",
+        f"{gets} for {PASSES * len(views)} views; {elapsed:.0f} s, {THREADS} at a time; "
+        f"warm-up of normal pages {dict(warm_up)}",
     )
     for index, pid in enumerate(pids):
-        growth = (after[pid] - before[pid]) / 1024
+        steps = " -> ".join(f"{sample[pid] / 1024:.0f}" for sample in rss)
+        growth = max(sample[pid] - rss[0][pid] for sample in rss[1:]) / 1024
         cpu = cpu_seconds([pid]) - cpu_before[pid]
         report.add(
-            f"worker {index} RSS before -> after (MiB), growth",
-            f"{before[pid] / 1024:.0f} -> {after[pid] / 1024:.0f} (peak "
-            f"{peak.peak_kb[pid] / 1024:.0f}), {growth:+.0f}; {cpu:.1f} s CPU in the views",
+            f"worker {index} RSS (MiB) before -> after each pass; most growth",
+            f"{steps} (peak {peak.peak_kb[pid] / 1024:.0f}); {growth:+.0f}; "
+            f"{cpu:.1f} s CPU in the views",
             f"growth <= {RSS_GROWTH_TARGET_MIB}",
             growth <= RSS_GROWTH_TARGET_MIB,
         )
@@ -402,7 +418,7 @@ def phase_memory(stack: Stack, sizes: Sizes, report: Report) -> None:
 # ---- the run -----------------------------------------------------------------------------
 
 
-def run(sizes: Sizes, work: Path) -> Report:
+def run(sizes: Sizes, work: Path, clients: int, gunicorn_env: Mapping[str, str]) -> Report:
     report = Report()
     env = {
         "CACHE_URL": "locmemcache://fwportal-bench",
@@ -424,11 +440,11 @@ def run(sizes: Sizes, work: Path) -> Report:
         if login is None:
             raise RuntimeError(f"no operator login in the demo command's output:\n{demo}")
         add_hostile_org(stack, gateway)
-        stack.start_gunicorn(FIRMWARE_CACHE_SECONDS=str(CACHED_SECONDS))
+        stack.start_gunicorn(FIRMWARE_CACHE_SECONDS=str(CACHED_SECONDS), **gunicorn_env)
         stack.cookies = (stack.log_in(login.group(1), login.group(2)),)
 
-        phase_starvation(stack, gateway, sizes, report)
-        phase_memory(stack, sizes, report)
+        phase_starvation(stack, gateway, sizes, report, clients)
+        phase_memory(stack, sizes, report, gunicorn_env)
     except BaseException:
         for name, logs in (("gunicorn", stack), ("simulator", stack), ("simulator", gateway)):
             print(
@@ -447,13 +463,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="fwportal against hostile gateways (reports)")
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
+    parser.add_argument(
+        "--hostile-clients",
+        type=int,
+        default=HOSTILE_CLIENTS,
+        help=f"clients asking for the hostile org's pages at once (default {HOSTILE_CLIENTS})",
+    )
+    parser.add_argument(
+        "--gunicorn-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for gunicorn (repeatable), e.g. MALLOC_ARENA_MAX=2: to try a "
+        "change before making it",
+    )
     args = parser.parse_args(argv)
+    gunicorn_env = dict(item.split("=", 1) for item in args.gunicorn_env)
     sizes = QUICK if args.quick else FULL
     started = time.monotonic()
     print(f"fwportal hostile-gateway benchmark{' (quick)' if args.quick else ''}: {machine()}")
     work = Path(tempfile.mkdtemp(prefix="fwportal-hostile-"))
     try:
-        report = run(sizes, work)
+        report = run(sizes, work, args.hostile_clients, gunicorn_env)
     finally:
         if args.keep:
             print(f"kept {work}")
@@ -463,8 +494,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"machine: {machine()}")
     print(
         f"EnOS simulators latency {SIM_LATENCY_MS} ms; gunicorn {WORKERS} workers x {THREADS}; "
-        f"ENOS_TOTAL_TIMEOUT={DEADLINE_SECONDS:g}; hostile gateway fault {DRIP}; "
-        f"memory fault {HUGE_DESCRIPTION}"
+        f"ENOS_TOTAL_TIMEOUT={DEADLINE_SECONDS:g}; {args.hostile_clients} hostile clients, their "
+        f"gateway's fault {DRIP}; memory fault {HUGE_DESCRIPTION}; extra gunicorn environment "
+        f"{gunicorn_env or 'none'}"
     )
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     print(report.table())
