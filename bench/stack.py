@@ -247,9 +247,9 @@ class Stack:
 
     # -- clients and commands
 
-    def manage(self, *args: str, stdin: str = "") -> str:
-        """Run `manage.py args` with the stack's settings and database (and `stdin`); its
-        output, or RuntimeError when it fails."""
+    def manage(self, *args: str, stdin: str | None = None) -> str:
+        """Run `manage.py args` with the stack's settings and database, `stdin` as its standard
+        input (e.g. the secret `orgs add` reads); its output, or RuntimeError when it fails."""
         done = subprocess.run(  # noqa: S603 - argv built by this harness's callers
             [sys.executable, "manage.py", *args],
             cwd=ROOT,
