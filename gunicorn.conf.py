@@ -4,6 +4,8 @@ Pages wait on EnOS (network I/O), so each worker runs threads: a slow gateway ti
 not a process. Every value can be overridden from the environment (GUNICORN_* names below).
 """
 
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
 
@@ -29,3 +31,18 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
 # Trust X-Forwarded-* only from the TLS-terminating proxy in front (see README, Production).
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
 preload_app = False
+
+# glibc raises its mmap threshold after freeing a large block, so later large answers (an EnOS
+# answer of megabytes is copied several times while parsed) come from heap arenas that are never
+# given back, and a worker grew by hundreds of MiB. A fixed threshold keeps them in mmap.
+MALLOC_MMAP_THRESHOLD = 128 * 1024
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
+
+
+def post_fork(server, worker) -> None:
+    libc_name = ctypes.util.find_library("c")
+    if libc_name is None:
+        return
+    mallopt = getattr(ctypes.CDLL(libc_name), "mallopt", None)
+    if mallopt is not None:  # glibc only
+        mallopt(M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD)

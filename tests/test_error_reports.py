@@ -14,7 +14,7 @@ from django.views.debug import ExceptionReporter
 
 from enos_simulator import DEMO_ORG_ID
 from firmware import error_reports
-from firmware.enos import client, transport
+from firmware.enos import bulkhead, transport
 from tests.conftest import make_org, text_of
 
 TURBINE = "fw-turbine-ctrl-3.2.1"
@@ -71,10 +71,10 @@ def break_sending_the_request(monkeypatch):
 def break_building_the_client(monkeypatch):
     """The client cannot be built, while client_for holds the decrypted secret key."""
 
-    def org_slots(key, size):
+    def slots_for(key, size):
         raise Broken("no slots")
 
-    monkeypatch.setattr(client, "_org_slots", org_slots)
+    monkeypatch.setattr(bulkhead, "slots_for", slots_for)
 
 
 @pytest.mark.django_db

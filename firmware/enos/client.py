@@ -2,11 +2,11 @@
 
 import hashlib
 import logging
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from firmware.enos import bulkhead
 from firmware.enos.auth import EnosAuth, TokenCache, TokenProvider
 from firmware.enos.errors import (
     BadResponse,
@@ -61,17 +61,6 @@ class _TokenExpired(Exception):
 TOKEN_LIFETIME_RANGE = (1, 24 * 3600)
 EXPIRE_RANGE = (-(10**40), 10**40)  # any whole number EnOS may send; clamped above
 
-_in_flight: dict[str, threading.BoundedSemaphore] = {}
-_in_flight_lock = threading.Lock()
-
-
-def _org_slots(key: str, size: int) -> threading.BoundedSemaphore:
-    with _in_flight_lock:
-        slots = _in_flight.get(key)
-        if slots is None:
-            slots = _in_flight[key] = threading.BoundedSemaphore(size)
-        return slots
-
 
 def _error_for(code: int | None, message: str, request_id: str | None) -> EnosError:
     if code == FIRMWARE_NOT_FOUND:
@@ -93,7 +82,7 @@ class EnosClient:
             f"{self._base}\n{credentials.access_key}\n{credentials.secret_key}".encode()
         ).hexdigest()
         org_key = f"{self._base}\n{credentials.org_id}\n{credentials.access_key}"
-        self._slots = _org_slots(org_key, settings.max_calls_per_org)
+        self._slots = bulkhead.slots_for(org_key, settings.max_calls_per_org)
         self._rate_limit_key = "enos-rate-limited:" + hashlib.sha256(org_key.encode()).hexdigest()
         self._tokens = TokenProvider(
             cache=cache,
@@ -193,7 +182,7 @@ class EnosClient:
         outcome = "ok"
         try:
             self._wait_for_rate_limit()
-            if not self._slots.acquire(timeout=self._settings.slot_wait_seconds):
+            if not self._slots.acquire(self._settings.slot_wait_seconds):
                 raise Busy(
                     f"{self._settings.max_calls_per_org} calls to this org's EnOS gateway are "
                     "already in flight"
