@@ -12,7 +12,9 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -234,3 +236,33 @@ def last_good(org: Org, firmware_id: str) -> "Fetched[FirmwareInfo] | None":
         .first()
     )
     return None if row is None else Fetched(_firmware(row[0]), row[1])
+
+
+@dataclass(frozen=True)
+class History:
+    """What the database knows of one firmware's answers: when it was first seen, when its
+    content last changed (None when it never did), and the changes kept, newest first."""
+
+    snapshot_id: int
+    first_seen_at: datetime
+    changed_at: datetime | None
+
+    @property
+    def key(self) -> tuple[object, ...]:
+        """All the changes depend on: a change moves `changed_at`, a prune drops the snapshot."""
+        return (self.snapshot_id, self.first_seen_at, self.changed_at)
+
+    @cached_property
+    def changes(self) -> list[FirmwareChange]:
+        changes = FirmwareChange.objects.filter(snapshot_id=self.snapshot_id)
+        return list(_newest_first(changes)[: settings.FIRMWARE_HISTORY_KEEP])
+
+
+def of(org: Org, firmware_id: str) -> History | None:
+    """The firmware's history in the org (one indexed query; its changes are read when used)."""
+    row = (
+        FirmwareSnapshot.objects.filter(org=org, enos_org_id=org.org_id, firmware_id=firmware_id)
+        .values_list("pk", "first_seen_at", "changed_at")
+        .first()
+    )
+    return None if row is None else History(*row)
