@@ -266,3 +266,22 @@ def of(org: Org, firmware_id: str) -> History | None:
         .first()
     )
     return None if row is None else History(*row)
+
+
+@dataclass(frozen=True)
+class Pruned:
+    firmware: list[tuple[str, str, datetime]]  # org slug, firmware id, last confirmed
+    changes: int
+
+
+def prune(not_confirmed_for: timedelta) -> Pruned:
+    """Deletes what is kept of firmware EnOS has not confirmed for that long, and says what."""
+    old = FirmwareSnapshot.objects.filter(last_confirmed_at__lt=timezone.now() - not_confirmed_for)
+    firmware = list(
+        old.order_by("org__slug", "firmware_id").values_list(
+            "org__slug", "firmware_id", "last_confirmed_at"
+        )
+    )
+    # Only the ids are read to delete: a snapshot's content may be large.
+    _count, deleted = old.only("pk").delete()
+    return Pruned(firmware, deleted.get(FirmwareChange._meta.label, 0))

@@ -2,10 +2,16 @@
 written once per content, confirmed cheaply, served in an outage after a restart."""
 
 import dataclasses
+import io
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from django.core.cache import caches
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from enos_simulator import DEMO_ORG_ID, DEMO_ORG_ID_2
@@ -259,3 +265,63 @@ def test_find_records_what_it_found(org, operator_client, simulator):
     response = operator_client.get("/find/", {"firmware_id": TURBINE})
     assert response.status_code == 302
     assert FirmwareSnapshot.objects.filter(org=org, firmware_id=TURBINE).count() == 1
+
+
+def prune(*args: str) -> str:
+    out = io.StringIO()
+    call_command("prune_snapshots", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_prune_deletes_firmware_not_confirmed_for_n_days_and_says_what(org, simulator, settings):
+    services.get_firmware(org, TURBINE)
+    simulator.add_firmware(turbine(version="3.2.2"))
+    services.get_firmware(org, TURBINE, refresh=True)
+    services.get_firmware(org, "fw-legacy-inverter-1.0.4")
+    FirmwareSnapshot.objects.filter(firmware_id=TURBINE).update(
+        last_confirmed_at=datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    assert prune("--older-than-days", "100000").endswith(
+        "Deleted 0 firmware snapshot(s) and 0 change(s) not confirmed by EnOS for 100000 day(s).\n"
+    )
+    settings.FIRMWARE_SNAPSHOT_DAYS = 30
+    assert prune().splitlines() == [
+        f"demo {TURBINE} (last confirmed 2026-01-01)",
+        "Deleted 1 firmware snapshot(s) and 1 change(s) not confirmed by EnOS for 30 day(s).",
+    ]
+    assert list(FirmwareSnapshot.objects.values_list("firmware_id", flat=True)) == [
+        "fw-legacy-inverter-1.0.4"
+    ]
+    assert FirmwareChange.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("days", ["0", "-3", "ninety", "1.5", ""])
+def test_prune_refuses_a_bad_number_of_days(org, days):
+    with pytest.raises(CommandError, match="--older-than-days must be a whole number of days"):
+        prune("--older-than-days", days)
+
+
+@pytest.mark.django_db
+def test_prune_refuses_a_bad_default(settings):
+    settings.FIRMWARE_SNAPSHOT_DAYS = 0
+    with pytest.raises(CommandError, match="FIRMWARE_SNAPSHOT_DAYS must be a whole number"):
+        prune()
+
+
+def test_prune_with_bad_input_exits_1(tmp_path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "prune_snapshots", "--older-than-days", "soon"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "CommandError: --older-than-days must be a whole number of days, at least 1: 'soon'"
+    )
