@@ -176,3 +176,6 @@ def test_history_and_file_warning_in_local_time(logged_in_page: Page, org, simul
     shot = ARTIFACTS / "firmware-history.png"
     page.screenshot(path=shot, full_page=True)
     assert_png(shot)
+    page.set_viewport_size({"width": 390, "height": 844})  # long checksums wrap on a phone
+    scroll_width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert scroll_width <= 390, f"horizontal scroll at 390 px: scrollWidth is {scroll_width}"
