@@ -37,9 +37,23 @@ def check_credentials_keys(
     return [] if problem is None else [checks.Error(problem, id="fwportal.E002")]
 
 
+def check_history_settings(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[checks.Error]:
+    """A negative FIRMWARE_HISTORY_KEEP would fail the first page whose firmware changed."""
+    keep = settings.FIRMWARE_HISTORY_KEEP
+    if keep >= 0:
+        return []
+    message = (
+        f"FIRMWARE_HISTORY_KEEP is {keep}: set it to the changes to keep per firmware, 0 or more."
+    )
+    return [checks.Error(message, id="fwportal.E003")]
+
+
 def register() -> None:
     checks.register(check_secret_key, TAG)
     checks.register(check_credentials_keys, TAG)
+    checks.register(check_history_settings, TAG)
 
 
 def refuse_to_serve_misconfigured() -> None:

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from firmware import services
+from firmware import history, services
 from firmware.enos.deadline import budget
 from firmware.enos.errors import EnosError, NotFound
 from firmware.enos.types import FirmwareInfo
@@ -38,7 +38,8 @@ def _ask(org: Org, firmware_id: str) -> services.Fetched[FirmwareInfo]:
     # Every call and wait of this org's answer ends within FIND_ORG_TIMEOUT, so no thread or
     # socket outlives the page.
     with budget(settings.FIND_ORG_TIMEOUT):
-        return services.get_firmware(org, firmware_id)
+        # No database work in these threads: it would open a connection per thread.
+        return services.get_firmware(org, firmware_id, use_database=False)
 
 
 def find_in_orgs(orgs: list[Org], firmware_id: str) -> FindOutcome:
@@ -53,11 +54,15 @@ def find_in_orgs(orgs: list[Org], firmware_id: str) -> FindOutcome:
     for future in futures:
         org = futures[future]
         try:
-            outcome.matches.append(Match(org, future.result()))
+            fetched = future.result()
         except NotFound:
             continue
         except EnosError as exc:
             outcome.unasked.append(Unasked(org, describe(exc)))
+            continue
+        outcome.matches.append(Match(org, fetched))
+        if not fetched.stale:  # recorded here, in the request's thread (see _ask)
+            history.record(org, [fetched.value], fetched.fetched_at)
     outcome.matches.sort(key=lambda match: match.org.name)
     outcome.unasked.sort(key=lambda unasked: unasked.org.name)
     return outcome

@@ -97,3 +97,53 @@ class RecentlyViewed(models.Model):
             "firmware:firmware_detail",
             kwargs={"slug": self.org.slug, "firmware_id": self.firmware_id},
         )
+
+
+class FirmwareSnapshot(models.Model):
+    """The last good EnOS answer about one firmware of an org (firmware/history.py): kept in the
+    database so that every host, after any restart, can serve it during an outage."""
+
+    # The unique constraint's index serves lookups by org: no index of its own.
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # The EnOS orgId it was fetched from: an org pointed at another orgId starts afresh.
+    enos_org_id = models.CharField(max_length=64)
+    firmware_id = models.CharField(max_length=256)
+    digest = models.CharField(max_length=64)  # sha256 of the content, to see a change cheaply
+    # JSON text (firmware/history.py): a JSONField's check would open the database before
+    # fwportal's checks could refuse to start, and nothing queries inside it.
+    content = models.TextField()
+    first_seen_at = models.DateTimeField()
+    changed_at = models.DateTimeField(null=True)  # when the content last changed, if ever seen
+    last_confirmed_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org", "enos_org_id", "firmware_id"], name="one_snapshot_per_firmware"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.org_id}/{self.enos_org_id}/{self.firmware_id}"
+
+
+class FirmwareChange(models.Model):
+    """One field of a firmware that changed between two EnOS answers: old -> new, as text."""
+
+    # The (snapshot, -changed_at) index serves lookups by snapshot: no index of its own.
+    snapshot = models.ForeignKey(
+        FirmwareSnapshot, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    changed_at = models.DateTimeField()
+    field = models.CharField(max_length=40)
+    key = models.TextField(blank=True)  # the tag key or the name's EnOS locale
+    # None: the field (a tag, a translation, a value) was not there; "" is an empty text.
+    old = models.TextField(null=True)  # noqa: DJ001
+    new = models.TextField(null=True)  # noqa: DJ001
+    affects_file = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["snapshot", "-changed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.field} {self.key}".strip()

@@ -2,15 +2,20 @@
 
 import dataclasses
 import hashlib
+import itertools
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 
+from django.conf import settings
 from django.http import QueryDict
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
 from firmware.enos.types import FirmwareInfo, Page
+from firmware.history import History
 from firmware.languages import locale_name, name_in
+from firmware.models import FirmwareChange
 from firmware.services import Fetched
 
 
@@ -26,10 +31,94 @@ class Translation:
         return "" if self.locale == "default" else self.locale.replace("_", "-")
 
 
+# What a history entry calls each field of FirmwareInfo (firmware/history.py's FIELDS).
+FIELD_LABELS = {
+    "name": _("Name"),
+    "translated_name": _("Name"),
+    "version": _("Version"),
+    "description": _("Description"),
+    "product_key": _("Product key"),
+    "org_id": _("EnOS orgId"),
+    "created_at": _("Created"),
+    "enable_verification": _("Verification required"),
+    "is_verified": _("Verified"),
+    "max_allowed_for_verification": _("Devices taking part in verification (at most)"),
+    "min_success_for_verified": _("Devices that must succeed (at least)"),
+    "tag": _("Tag"),
+    "sign_method": _("Sign method"),
+    "sign": _("Sign"),
+    "file_url": _("File"),
+    "file_size": _("Size"),
+}
+# How a template formats each field's values; any other field is text EnOS sent.
+VALUE_KINDS = {
+    "created_at": "time",
+    "enable_verification": "boolean",
+    "is_verified": "boolean",
+    "max_allowed_for_verification": "count",
+    "min_success_for_verified": "count",
+    "file_size": "size",
+    "product_key": "code",
+    "org_id": "code",
+    "sign_method": "code",
+    "sign": "code",
+    "file_url": "code",
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field's change as a page shows it: `label (detail): old -> new`; `detail` is the
+    language of a translated name or a tag's key, and a missing value is None."""
+
+    label: str
+    detail: str | None
+    kind: str
+    old: object
+    new: object
+    affects_file: bool
+
+    @classmethod
+    def of(cls, change: FirmwareChange) -> "Change":
+        field = change.field
+        kind = VALUE_KINDS.get(field, "text")
+        details = {"name": _("Default"), "translated_name": locale_name(change.key)}
+        return cls(
+            label=str(FIELD_LABELS.get(field, field)),
+            detail=str(details.get(field, change.key)) or None,
+            kind=kind,
+            old=_value(kind, change.old),
+            new=_value(kind, change.new),
+            affects_file=change.affects_file,
+        )
+
+
+def _value(kind: str, text: str | None) -> object:
+    """A change's stored text as the value its template formats."""
+    if text is None:
+        return None
+    if kind == "boolean":
+        return text == "true"
+    if kind in ("count", "size"):
+        return int(text)
+    if kind == "time":
+        return datetime.fromisoformat(text)
+    return text
+
+
+@dataclass(frozen=True)
+class Revision:
+    """The fields that changed in one new EnOS answer, first seen at `changed_at`."""
+
+    changed_at: datetime
+    changes: list[Change]
+
+
 @dataclass
 class FirmwarePage:
     fetched: Fetched[FirmwareInfo]
     language: str
+    history: History | None = None
 
     @property
     def firmware(self) -> FirmwareInfo:
@@ -49,6 +138,38 @@ class FirmwarePage:
         show it are rendered once per content and language, however often it is fetched."""
         content = repr(dataclasses.replace(self.firmware, request_id=None))
         return hashlib.sha256(content.encode()).hexdigest()
+
+    @property
+    def history_key(self) -> tuple[object, ...] | None:
+        """All the history shown depends on (with the language)."""
+        return None if self.history is None else self.history.key
+
+    @cached_property
+    def revisions(self) -> list[Revision]:
+        """The changes kept, newest first, grouped by the answer that brought them."""
+        changes = self.history.changes if self.history else []
+        return [
+            Revision(changed_at, [Change.of(change) for change in group])
+            for changed_at, group in itertools.groupby(changes, key=lambda c: c.changed_at)
+        ]
+
+    @cached_property
+    def file_revision(self) -> Revision | None:
+        """The latest change of the file fields kept (sign, sign method, URL, size), if any."""
+        for revision in self.revisions:
+            file_changes = [change for change in revision.changes if change.affects_file]
+            if file_changes:
+                return Revision(revision.changed_at, file_changes)
+        return None
+
+    @property
+    def history_keep(self) -> int:
+        return settings.FIRMWARE_HISTORY_KEEP
+
+    @property
+    def history_bounded(self) -> bool:
+        """Whether older changes may have been let go (only the last N are kept)."""
+        return sum(len(revision.changes) for revision in self.revisions) >= self.history_keep
 
     @property
     def fetch_key(self) -> tuple[object, ...]:

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from firmware import history
 from firmware.credentials import UndecryptableSecret
 from firmware.enos.client import MAX_PAGE_SIZE, ClientSettings, EnosClient, OrgCredentials
 from firmware.enos.deadline import budget
@@ -105,10 +106,22 @@ def _cache_key(org: Org, *parts: object) -> str:
     return "enos-answer:" + hashlib.sha256(scope.encode()).hexdigest()
 
 
-def get_firmware(org: Org, firmware_id: str, *, refresh: bool = False) -> Fetched[FirmwareInfo]:
-    """The org's firmware: cached while fresh; during outages the last good copy, marked stale."""
+def get_firmware(
+    org: Org, firmware_id: str, *, refresh: bool = False, use_database: bool = True
+) -> Fetched[FirmwareInfo]:
+    """The org's firmware: cached while fresh; during outages the last good copy, marked stale
+    (the cache's, else the database's). Each answer is recorded in the firmware's history.
+    `use_database=False` does neither database part, for threads outside a request (find.py)."""
     key = _cache_key(org, "get", firmware_id)
-    return _cached(key, lambda: client_for(org).get_firmware(firmware_id), refresh=refresh)
+
+    def fetch() -> FirmwareInfo:
+        firmware = client_for(org).get_firmware(firmware_id)
+        if use_database:
+            history.record(org, [firmware], timezone.now())
+        return firmware
+
+    kept = (lambda: history.last_good(org, firmware_id)) if use_database else None
+    return _cached(key, fetch, refresh=refresh, kept=kept)
 
 
 def search_firmware(
@@ -131,6 +144,8 @@ def search_firmware(
         fetched_at = timezone.now()
         for firmware in result.items:
             _remember(_cache_key(org, "get", firmware.firmware_id), Fetched(firmware, fetched_at))
+        # What a detail page may show from the cache this fed is in its history too.
+        history.record(org, result.items, fetched_at)
         return result
 
     return _cached(key, fetch, refresh=refresh)
@@ -168,7 +183,13 @@ class EveryFirmware:
                 return
 
 
-def _cached(key: str, fetch: Callable[[], T], *, refresh: bool) -> Fetched[T]:
+def _cached(
+    key: str,
+    fetch: Callable[[], T],
+    *,
+    refresh: bool,
+    kept: Callable[[], Fetched[T] | None] | None = None,
+) -> Fetched[T]:
     if not refresh:
         cached = cache.get(f"{key}:fresh")
         if cached is not None:
@@ -180,6 +201,8 @@ def _cached(key: str, fetch: Callable[[], T], *, refresh: bool) -> Fetched[T]:
             return _single_flight(key, fetch, refresh)
     except OUTAGES:
         last_good = cache.get(f"{key}:last-good")
+        if last_good is None and kept is not None:
+            last_good = kept()  # after a restart, or on another host: the database's copy
         if last_good is None:
             raise
         stale = Fetched(last_good.value, last_good.fetched_at, stale=True)

@@ -5,7 +5,7 @@ from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from firmware import health, recent, services
+from firmware import health, history, recent, services
 from firmware.access import get_visible_org, visible_orgs
 from firmware.enos.errors import EnosError
 from firmware.error_pages import enos_error_response
@@ -103,7 +103,7 @@ def firmware_detail(request: HttpRequest, slug: str, firmware_id: str) -> HttpRe
         return enos_error_response(request, org, exc, firmware_id=firmware_id)
     if refresh:
         return redirect(request.path)  # post/redirect/get: the page stays bookmarkable
-    page = FirmwarePage(fetched, language=get_language())
+    page = FirmwarePage(fetched, language=get_language(), history=history.of(org, firmware_id))
     recent.remember_view(
         request.user, org, firmware_id, name=page.title, version=page.firmware.version or ""
     )
@@ -111,7 +111,7 @@ def firmware_detail(request: HttpRequest, slug: str, firmware_id: str) -> HttpRe
         request,
         "firmware/firmware_detail.html",
         {"org": org, "page": page},
-        shows=(org.pk, org.name, org.org_id, page.fragment_key),
+        shows=(org.pk, org.name, org.org_id, page.fragment_key, page.history_key),
         parts=Parts(
             DETAIL_PARTS,
             context={"fetched": page.fetched},

@@ -218,9 +218,14 @@ ENOS_POOL_SIZE = env.int("ENOS_POOL_SIZE", default=16)
 # Renew an access token this many seconds before EnOS says it expires.
 ENOS_TOKEN_RENEW_MARGIN = env.int("ENOS_TOKEN_RENEW_MARGIN", default=300)
 # How long a fetched FirmwareInfo is served from cache, and how long the last good copy is kept
-# for when EnOS is down.
+# for when EnOS is down (the oldest copy the database's is served at, too).
 FIRMWARE_CACHE_SECONDS = env.int("FIRMWARE_CACHE_SECONDS", default=5)
 FIRMWARE_STALE_SECONDS = env.int("FIRMWARE_STALE_SECONDS", default=24 * 3600)
+# Each firmware's history (firmware/history.py): how many changes are kept per firmware, and
+# after how many days unconfirmed by EnOS `manage.py prune_snapshots` deletes a firmware's
+# kept answer and history.
+FIRMWARE_HISTORY_KEEP = env.int("FIRMWARE_HISTORY_KEEP", default=50)
+FIRMWARE_SNAPSHOT_DAYS = env.int("FIRMWARE_SNAPSHOT_DAYS", default=90)
 # Access answers are cached until orgs, grants or users change; this bounds how long another
 # process's local-memory cache may keep an old answer (with Redis every process sees a change).
 ACCESS_CACHE_SECONDS = env.int("ACCESS_CACHE_SECONDS", default=10)

@@ -45,6 +45,13 @@ def test_an_empty_or_short_secret_key_is_an_error(settings, debug, secret_key, p
     assert f"?: (fwportal.E001) {problem}: set it to a long random string" in check()
 
 
+def test_a_negative_history_length_is_an_error(settings):
+    settings.FIRMWARE_HISTORY_KEEP = -1
+    assert "?: (fwportal.E003) FIRMWARE_HISTORY_KEEP is -1: set it to the changes" in check()
+    settings.FIRMWARE_HISTORY_KEEP = 0  # keeps no history, only the last good answer
+    assert check() == ""
+
+
 def test_a_short_secret_key_is_fine_with_debug_on(settings):
     settings.DEBUG = True
     settings.SECRET_KEY = "dev"

@@ -1,7 +1,10 @@
+from datetime import UTC, datetime
+
 from django import template
-from django.utils.formats import number_format
-from django.utils.html import conditional_escape
+from django.utils.formats import date_format, number_format
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.timezone import localtime
 from django.utils.translation import get_language
 
 from firmware.enos.types import FirmwareInfo
@@ -36,6 +39,19 @@ def binary_size(size: int | None) -> str:
 def grouped(number: int | None) -> str:
     """An exact count with the active language's thousands separator: 52428800 -> "52,428,800"."""
     return "" if number is None else number_format(number, force_grouping=True)
+
+
+@register.filter
+def local_time(moment: datetime | None) -> SafeString | str:
+    """A moment as the page shows times: in the site's time zone and the language's format, in
+    a <time> the page's script turns into the viewer's own time zone. "" for None."""
+    if moment is None:
+        return ""
+    return format_html(
+        '<time datetime="{}" data-local-time>{}</time>',
+        moment.astimezone(UTC).isoformat(),
+        date_format(localtime(moment), "DATETIME_FORMAT"),
+    )
 
 
 @register.filter

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import ARTIFACTS
+from tests.test_history import turbine
 
 TURBINE = "fw-turbine-ctrl-3.2.1"
 LEGACY = "fw-legacy-inverter-1.0.4"
@@ -151,3 +152,30 @@ def test_skip_link_is_the_first_tab_stop_and_moves_focus_to_main(logged_in_page:
 
     page.keyboard.press("Enter")
     expect(page.locator("main#main")).to_be_focused()
+
+
+@pytest.mark.browser
+def test_history_and_file_warning_in_local_time(logged_in_page: Page, org, simulator, settings):
+    settings.FIRMWARE_CACHE_SECONDS = 0
+    page = logged_in_page
+    open_detail(page, org, TURBINE)
+    expect(page.locator("#last-changed")).to_contain_text("No change seen since")
+    simulator.add_firmware(
+        turbine(isVerified=False, sign="ab" * 32, firmwareTags={"site": "north", "ring": "beta"})
+    )
+    page.reload()
+    history = page.locator("#history")
+    expect(history).to_contain_text("Verified: Yes → No")
+    expect(history).to_contain_text("Tag (ring): — → beta")
+    banner = page.locator("#file-changed")
+    expect(banner).to_contain_text("The file of this firmware changed on")
+    expect(banner).to_contain_text("ab" * 32)
+    # The page's script shows each time in the viewer's own time zone, the ISO time as its title.
+    expect(page.locator("#last-changed time")).to_have_attribute("title", re.compile(r"Z$"))
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "firmware-history.png"
+    page.screenshot(path=shot, full_page=True)
+    assert_png(shot)
+    page.set_viewport_size({"width": 390, "height": 844})  # long checksums wrap on a phone
+    scroll_width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert scroll_width <= 390, f"horizontal scroll at 390 px: scrollWidth is {scroll_width}"
