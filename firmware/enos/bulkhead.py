@@ -1,36 +1,41 @@
-"""How many calls to one org may be in flight in this process, and how many may wait for one.
+"""How many calls to one org may be in flight in this process, and who may wait for one.
 
 A slow gateway must not take every worker thread: its calls hold their slot until the deadline,
-and a request that waits for a slot holds a thread too. So only a few may wait, briefly; the rest
-are turned away at once (the page then shows the last good copy, or says EnOS is busy).
+and a request that waits for a slot holds a thread too. A caller waits only when the calls in
+flight are young (a healthy gateway frees a slot in milliseconds); when the oldest has already
+run longer than the caller would wait, no slot will come in time, and it is turned away at once
+(the page then shows the last good copy, or says EnOS is busy).
 """
 
 import threading
+import time
 
 
 class OrgSlots:
     def __init__(self, size: int):
-        self._slots = threading.BoundedSemaphore(size)
-        self._max_waiting = max(1, size // 2)
-        self._waiting = 0
-        self._lock = threading.Lock()
+        self._size = size
+        self._started: dict[int, float] = {}  # slot holder -> when its call began
+        self._ids = iter(range(1 << 62))
+        self._changed = threading.Condition()
 
-    def acquire(self, wait_seconds: float) -> bool:
-        """A slot, at once or within `wait_seconds`; False when none is to be had."""
-        if self._slots.acquire(blocking=False):
-            return True
-        with self._lock:
-            if self._waiting >= self._max_waiting:
-                return False
-            self._waiting += 1
-        try:
-            return self._slots.acquire(timeout=wait_seconds)
-        finally:
-            with self._lock:
-                self._waiting -= 1
+    def acquire(self, wait_seconds: float) -> int | None:
+        """A slot (pass it to release), at once or within `wait_seconds`; None when none is
+        to be had in time."""
+        deadline = time.monotonic() + wait_seconds
+        with self._changed:
+            while len(self._started) >= self._size:
+                now = time.monotonic()
+                if now >= deadline or now - min(self._started.values()) >= wait_seconds:
+                    return None
+                self._changed.wait(deadline - now)
+            slot = next(self._ids)
+            self._started[slot] = time.monotonic()
+            return slot
 
-    def release(self) -> None:
-        self._slots.release()
+    def release(self, slot: int) -> None:
+        with self._changed:
+            del self._started[slot]
+            self._changed.notify()
 
 
 _orgs: dict[tuple[str, int], OrgSlots] = {}

@@ -182,7 +182,8 @@ class EnosClient:
         outcome = "ok"
         try:
             self._wait_for_rate_limit()
-            if not self._slots.acquire(self._settings.slot_wait_seconds):
+            slot = self._slots.acquire(self._settings.slot_wait_seconds)
+            if slot is None:
                 raise Busy(
                     f"{self._settings.max_calls_per_org} calls to this org's EnOS gateway are "
                     "already in flight"
@@ -190,7 +191,7 @@ class EnosClient:
             try:
                 answer = exchange(self._base, call, auth, self._settings.limits)
             finally:
-                self._slots.release()
+                self._slots.release(slot)
             status, envelope = answer.status, answer.envelope
             if envelope["code"] != 0:
                 outcome = "EnosCode"  # the caller raises the error this code names

@@ -19,6 +19,6 @@ def drop_cache_table(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("firmware", "0003_wording")]
+    dependencies = [("firmware", "0004_firmware_history")]
 
     operations = [migrations.RunPython(create_cache_table, drop_cache_table)]
