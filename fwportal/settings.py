@@ -226,8 +226,8 @@ FIRMWARE_STALE_SECONDS = env.int("FIRMWARE_STALE_SECONDS", default=24 * 3600)
 # kept answer and history.
 FIRMWARE_HISTORY_KEEP = env.int("FIRMWARE_HISTORY_KEEP", default=50)
 FIRMWARE_SNAPSHOT_DAYS = env.int("FIRMWARE_SNAPSHOT_DAYS", default=90)
-# Access answers are cached until orgs, grants or users change; this bounds how long another
-# process's local-memory cache may keep an old answer (with Redis every process sees a change).
+# Access answers are cached until orgs, grants or users change (in the shared cache: every
+# worker sees a change at once); this bounds an answer's life in a CACHE_URL=locmemcache:// one.
 ACCESS_CACHE_SECONDS = env.int("ACCESS_CACHE_SECONDS", default=10)
 # Finding a firmware id in every org: how many orgs are asked at once, and how long each may take.
 FIND_MAX_WORKERS = env.int("FIND_MAX_WORKERS", default=8)

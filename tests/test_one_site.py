@@ -143,3 +143,13 @@ def test_every_worker_and_a_restart_serve_the_last_good_copy_during_an_outage(
     time.sleep(CACHE_SECONDS + 0.2)  # the stale copy served meanwhile is due for a new try
     fresh = get(stack, COLD[1])
     assert fresh.status_code == 200 and STALE_BANNER not in fresh.text
+
+
+def test_a_revoked_grant_ends_access_on_every_worker_at_once(stack: Stack) -> None:
+    assert {r.status_code for r in answers_on_every_worker(stack, TURBINE)} == {200}
+    stack.manage("orgs", "revoke", "demo", "--user", "operator")
+    try:
+        assert {r.status_code for r in answers_on_every_worker(stack, TURBINE)} == {404}
+    finally:
+        stack.manage("orgs", "grant", "demo", "--user", "operator")
+    assert {r.status_code for r in answers_on_every_worker(stack, TURBINE)} == {200}
