@@ -32,7 +32,7 @@ def test_behind_calls_older_than_the_wait_a_caller_is_turned_away_at_once():
     time.sleep(0.3)  # the calls in flight are slow: older than a caller would wait
     started = time.monotonic()
     assert slots.acquire(0.25) is None
-    assert time.monotonic() - started < 0.1, "a caller waited for a slot that could not come"
+    assert time.monotonic() - started < 0.2, "a caller waited for a slot that could not come"
     slots.release(held[0])
     assert slots.acquire(0.25) is not None
 
