@@ -222,3 +222,12 @@ def test_test_asks_enos_every_time_even_with_a_cached_token(monkeypatch, simulat
     simulator.stop()
     with pytest.raises(CommandError, match="could not be reached"):
         orgs("test", "acme", monkeypatch=monkeypatch)
+
+
+@pytest.mark.django_db
+def test_revoking_a_grant_that_does_not_exist_says_so_and_fails(monkeypatch, operator, group):
+    orgs(*add_args(), stdin="s\n", monkeypatch=monkeypatch)
+    with pytest.raises(CommandError, match="user operator has no grant to acme"):
+        orgs("revoke", "acme", "--user", "operator", monkeypatch=monkeypatch)
+    with pytest.raises(CommandError, match="group field-ops has no grant to acme"):
+        orgs("revoke", "acme", "--group", "field-ops", monkeypatch=monkeypatch)

@@ -345,3 +345,12 @@ def test_static_files_get_hashed_names_when_collected(operator_client, settings,
     assert (tmp_path / stylesheet.group(1)).is_file()
     assert (tmp_path / (stylesheet.group(1) + ".gz")).is_file()
     assert re.search(r'src="/static/vendor/spark-md5/spark-md5\.min\.[0-9a-f]{12}\.js"', page)
+
+
+@pytest.mark.django_db
+def test_a_missing_sign_method_is_unknown_not_none(operator_client):
+    page = text_of(operator_client.get(detail_url("fw-null-fields")))
+    assert re.search(
+        r'<dt>Sign method</dt><dd class="mono"><span class="muted">Unknown</span>', page
+    )
+    assert "NONE" not in page

@@ -114,6 +114,8 @@ class Command(BaseCommand):
 
     def handle_revoke(self, slug: str, user: str | None, group: str | None, **_: Any) -> None:
         org, who, target = self._grant_target(slug, user, group)
+        if not target.filter(pk=who.pk).exists():
+            raise CommandError(f"{self._describe(user, group)} has no grant to {org.slug}")
         target.remove(who)
         self.stdout.write(f"Revoked {self._describe(user, group)} access to {org.slug}")
 
