@@ -26,7 +26,6 @@ import contextlib
 import http.client
 import itertools
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -433,15 +432,10 @@ def run(sizes: Sizes, work: Path, clients: int, gunicorn_env: Mapping[str, str])
     try:
         stack.start_simulator("--latency-ms", str(SIM_LATENCY_MS))
         gateway.start_simulator("--latency-ms", str(SIM_LATENCY_MS))
-        stack.manage("migrate", "--noinput")
-        stack.manage("collectstatic", "--noinput")
-        demo = stack.manage("demo", "--gateway-url", stack.sim_url)
-        login = re.search(r"Operator login: (\S+) / (\S+)", demo)
-        if login is None:
-            raise RuntimeError(f"no operator login in the demo command's output:\n{demo}")
+        login = stack.set_up_demo()
         add_hostile_org(stack, gateway)
         stack.start_gunicorn(FIRMWARE_CACHE_SECONDS=str(CACHED_SECONDS), **gunicorn_env)
-        stack.cookies = (stack.log_in(login.group(1), login.group(2)),)
+        stack.cookies = (stack.log_in(*login),)
 
         phase_starvation(stack, gateway, sizes, report, clients)
         phase_memory(stack, sizes, report, gunicorn_env)

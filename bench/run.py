@@ -29,7 +29,6 @@ import http.client
 import json
 import os
 import platform
-import re
 import shutil
 import statistics
 import subprocess
@@ -545,15 +544,9 @@ def run(sizes: Sizes, work: Path, settings_module: str, cache_url: str) -> Repor
         stack.env["CACHE_URL"] = cache_url
     try:
         stack.start_simulator("--latency-ms", str(SIM_LATENCY_MS))
-        stack.manage("migrate", "--noinput")
-        stack.manage("collectstatic", "--noinput")
-        demo = stack.manage("demo", "--gateway-url", stack.sim_url)
-        login = re.search(r"Operator login: (\S+) / (\S+)", demo)
-        if login is None:
-            raise RuntimeError(f"no operator login in the demo command's output:\n{demo}")
-
+        login = stack.set_up_demo()
         stack.start_gunicorn(FIRMWARE_CACHE_SECONDS="0")
-        stack.cookies = (stack.log_in(login.group(1), login.group(2)),)
+        stack.cookies = (stack.log_in(*login),)
 
         phase_uncached(stack, sizes, report)
         phase_cached(stack, sizes, report)

@@ -264,6 +264,18 @@ class Stack:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
         return done.stdout
 
+    def set_up_demo(self) -> tuple[str, str]:
+        """Migrate, collect static files and make the demo orgs on the simulator: the
+        operator's (username, password)."""
+        self.manage("migrate", "--noinput")
+        self.manage("collectstatic", "--noinput")
+        demo = self.manage("demo", "--gateway-url", self.sim_url)
+        login = re.search(r"Operator login: (\S+) / (\S+)", demo)
+        if login is None:
+            raise RuntimeError(f"no operator login in the demo command's output:\n{demo}")
+        username, password = login.groups()
+        return username, password
+
     def log_in(self, username: str, password: str) -> str:
         """Log in through the real login form; the session cookie as `sessionid=...`."""
         session = requests.Session()

@@ -21,7 +21,6 @@ whatever happens. About a minute on a 2-core machine.
 from __future__ import annotations
 
 import os
-import re
 import signal
 import sys
 import threading
@@ -112,14 +111,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     }
     with Stack(work, "load_settings", env, workers=WORKERS, threads=THREADS) as stack:
         stack.start_simulator(*SIM_LATENCY, *MIXED_FAULTS)
-        stack.manage("migrate", "--noinput")
-        stack.manage("collectstatic", "--noinput")
-        demo = stack.manage("demo", "--gateway-url", stack.sim_url)
-        login = re.search(r"Operator login: (\S+) / (\S+)", demo)
-        assert login, demo
+        login = stack.set_up_demo()
         stack.start_gunicorn()
         with ThreadPoolExecutor(LOGINS) as pool:
-            logins = [pool.submit(stack.log_in, *login.groups()) for _ in range(LOGINS)]
+            logins = [pool.submit(stack.log_in, *login) for _ in range(LOGINS)]
             stack.cookies = tuple(future.result() for future in logins)
         yield stack
 

@@ -53,13 +53,9 @@ def stack(
     with Stack(work, "site_settings", env, workers=WORKERS, threads=THREADS) as stack:
         stack.env.pop("CACHE_URL", None)  # the defaults, whatever the test run was given
         stack.start_simulator()
-        stack.manage("migrate", "--noinput")
-        stack.manage("collectstatic", "--noinput")
-        demo = stack.manage("demo", "--gateway-url", stack.sim_url)
-        login = re.search(r"Operator login: (\S+) / (\S+)", demo)
-        assert login, demo
+        login = stack.set_up_demo()
         stack.start_gunicorn()
-        operator_login.update(zip(("username", "password"), login.groups(), strict=True))
+        operator_login.update(zip(("username", "password"), login, strict=True))
         stack.cookies = (stack.log_in(**operator_login),)
         yield stack
 
