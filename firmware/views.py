@@ -28,7 +28,7 @@ def _home(
     context = {
         "orgs": orgs,
         "find_form": find_form,
-        "recently_viewed": recent.recently_viewed(request.user),
+        "recently_viewed": recent.recently_viewed(request.user, get_language()),
     }
     return render(request, "firmware/home.html", context, status=status)
 
