@@ -1,5 +1,5 @@
 """The firmware page's tools in real headless Chromium: the checksum check's size test, Copy
-link, and a file id that wraps after its slashes on a phone."""
+link, a file id that wraps after its slashes on a phone; and the site's icon."""
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -117,3 +117,17 @@ def test_on_a_phone_the_file_id_wraps_after_its_slashes_inside_its_panel(
     ARTIFACTS.mkdir(exist_ok=True)
     page.locator("#file-heading").scroll_into_view_if_needed()
     page.screenshot(path=ARTIFACTS / f"firmware-file-id-{width}.png")
+
+
+@pytest.mark.browser
+def test_pages_load_their_icon_and_nothing_fails(page: Page):
+    failed = []
+    page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+    page.goto("/accounts/login/")
+    icon = page.locator('link[rel="icon"]')
+    expect(icon).to_have_attribute("type", "image/svg+xml")
+    icon_response = page.request.get(icon.get_attribute("href"))
+    assert icon_response.status == 200
+    assert icon_response.headers["content-type"] == "image/svg+xml"
+    assert page.request.get("/favicon.ico").url == icon_response.url
+    assert failed == []
