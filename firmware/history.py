@@ -123,6 +123,12 @@ def _firmware(content: str) -> FirmwareInfo:
     )
 
 
+def kept_name(content: str) -> I18nString:
+    """The name in an answer `_content` kept, with every translation EnOS sent."""
+    name = json.loads(content)["name"]
+    return I18nString(name["default"], name["translations"])
+
+
 def record(org: Org, answers: Iterable[FirmwareInfo], fetched_at: datetime) -> None:
     """Keeps what EnOS answered at `fetched_at` about these firmware of the org (one Get, or a
     search page). One indexed SELECT of the kept digests; then, for the same content, nothing or

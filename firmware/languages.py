@@ -26,3 +26,10 @@ def locale_name(locale: str) -> str:
 def name_in(text: I18nString, language_code: str) -> str | None:
     """An EnOS StringI18n as a viewer of that Django language reads it."""
     return text.for_locale(enos_locale(language_code))
+
+
+def shown_name(text: I18nString, language_code: str) -> str | None:
+    """A name as a viewer of that Django language sees it; failing that, any name is better than
+    none."""
+    fallback = next(iter(sorted(text.translations.values())), None)
+    return name_in(text, language_code) or fallback

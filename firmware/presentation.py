@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from firmware.enos.types import FirmwareInfo, Page
 from firmware.history import History
-from firmware.languages import locale_name, name_in
+from firmware.languages import locale_name, shown_name
 from firmware.models import FirmwareChange
 from firmware.services import Fetched
 
@@ -181,14 +181,21 @@ class FirmwarePage:
 
     @cached_property
     def other_names(self) -> list[Translation]:
-        """The name's other translations, then its default value, leaving out what is shown."""
+        """The name's other translations, then its default value: each value once, under the
+        first label that has it, and never the name already shown."""
         names = [
             Translation(locale, locale_name(locale), value)
             for locale, value in sorted(self.firmware.name.translations.items())
         ]
         if self.firmware.name.default:
             names.append(Translation("default", str(_("Default")), self.firmware.name.default))
-        return [name for name in names if name.value != self.name]
+        seen = {self.name}
+        distinct = []
+        for name in names:
+            if name.value and name.value not in seen:
+                seen.add(name.value)
+                distinct.append(name)
+        return distinct
 
     @property
     def checksum_checkable(self) -> bool:
@@ -214,8 +221,7 @@ class FirmwarePage:
 
 def display_name(firmware: FirmwareInfo, language: str) -> str | None:
     """The name in the viewer's language; failing that, any name is better than none."""
-    fallback = next(iter(sorted(firmware.name.translations.values())), None)
-    return name_in(firmware.name, language) or fallback
+    return shown_name(firmware.name, language)
 
 
 @dataclass

@@ -1,9 +1,10 @@
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
 from firmware import health, history, recent, services
 from firmware.access import get_visible_org, visible_orgs
@@ -28,7 +29,7 @@ def _home(
     context = {
         "orgs": orgs,
         "find_form": find_form,
-        "recently_viewed": recent.recently_viewed(request.user),
+        "recently_viewed": recent.recently_viewed(request.user, get_language()),
     }
     return render(request, "firmware/home.html", context, status=status)
 
@@ -130,3 +131,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
         {"status": "ok" if healthy else "unavailable", "checks": checks},
         status=200 if healthy else 503,
     )
+
+
+@login_not_required
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Where browsers look for an icon unasked (a page names its own): the site's icon."""
+    return redirect(static("favicon.svg"))

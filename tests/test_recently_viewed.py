@@ -1,9 +1,12 @@
 """Each user's recently viewed firmware on the home page."""
 
 import pytest
+from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from firmware.models import RecentlyViewed
+from firmware.models import FirmwareSnapshot, RecentlyViewed
 
 
 def view(client, firmware_id):
@@ -67,3 +70,58 @@ def test_reloading_the_newest_entry_writes_nothing_but_order_stays_right(operato
     view(operator_client, "fw-turbine-ctrl-3.2.1")
     view(operator_client, "fw-unverified")
     assert recent_ids(operator_client) == ["fw-unverified", "fw-turbine-ctrl-3.2.1"]
+
+
+def speak(client, language):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+
+
+def recent_names(client):
+    return [v.name for v in client.get(reverse("firmware:home")).context["recently_viewed"]]
+
+
+@pytest.mark.django_db
+def test_an_english_viewer_sees_the_english_name_of_firmware_last_viewed_in_chinese(
+    operator_client,
+):
+    speak(operator_client, "zh-hans")
+    view(operator_client, "fw-turbine-ctrl-3.2.1")
+    assert RecentlyViewed.objects.get().name == "风机控制器"
+    assert recent_names(operator_client) == ["风机控制器"]
+    speak(operator_client, "en")
+    page = operator_client.get(reverse("firmware:home")).content.decode()
+    assert "<bdi>Turbine controller</bdi></a>" in page
+    assert "风机控制器" not in page
+    speak(operator_client, "ja")
+    assert recent_names(operator_client) == ["風車コントローラ"]
+
+
+@pytest.mark.django_db
+def test_without_a_kept_answer_the_name_it_was_viewed_with_then_the_id(operator_client):
+    speak(operator_client, "zh-hans")
+    view(operator_client, "fw-turbine-ctrl-3.2.1")
+    view(operator_client, "fw-no-name")
+    FirmwareSnapshot.objects.all().delete()
+    speak(operator_client, "en")
+    assert recent_names(operator_client) == ["fw-no-name", "风机控制器"]
+
+
+@pytest.mark.django_db
+def test_a_firmware_only_named_in_chinese_keeps_that_name_for_every_viewer(operator_client):
+    view(operator_client, "fw-unicode-name")
+    speak(operator_client, "es")
+    assert recent_names(operator_client) == ["边缘网关固件"]
+
+
+@pytest.mark.django_db
+def test_naming_the_recent_views_costs_no_query_per_view(operator_client):
+    view(operator_client, "fw-turbine-ctrl-3.2.1")
+    home = reverse("firmware:home")
+    operator_client.get(home)
+    with CaptureQueriesContext(connection) as one:
+        operator_client.get(home)
+    for firmware_id in ["fw-unverified", "fw-legacy-inverter-1.0.4", "fw-pitch-and-yaw"]:
+        view(operator_client, firmware_id)
+    with CaptureQueriesContext(connection) as four:
+        assert len(recent_names(operator_client)) == 4
+    assert len(four) == len(one)

@@ -18,6 +18,7 @@ EXPECTED = {
     "firmware:firmware_list": (LOGIN, 404, 200),
     "firmware:firmware_detail": (LOGIN, 404, 200),
     "firmware:healthz": (200, 200, 200),
+    "favicon": (302, 302, 302),  # to the icon under static/, for anyone
     "login": (200, 200, 200),
     "logout": (LOGIN, 405, 405),  # logging out is a POST
     "password_change": (LOGIN, 200, 200),

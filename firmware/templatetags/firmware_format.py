@@ -1,3 +1,4 @@
+import re
 from datetime import UTC, datetime
 
 from django import template
@@ -99,3 +100,14 @@ def _balanced(text: str) -> str:
             open_isolates -= 1
         kept.append(char)
     return "".join(kept)
+
+
+@register.filter(is_safe=True)
+def breakable_at_slashes(text: object) -> SafeString | str:
+    """A file identifier (`enos-connect://2325a9b338800000.zip`), escaped, with a line break
+    opportunity after each run of slashes: a narrow screen wraps it there rather than at the
+    hyphen of `enos-connect`. "" for None or ""."""
+    if text is None or text == "":
+        return ""
+    parts = re.split(r"(?<=/)(?=[^/])", str(text))
+    return mark_safe("<wbr>".join(conditional_escape(part) for part in parts))  # noqa: S308

@@ -95,19 +95,31 @@
   }
 
   function copyFromButton(button) {
+    var text = button.hasAttribute('data-copy-link') ? pageLink() : copiedElementText(button);
+    if (text === null) {
+      showCopyFeedback(button, false);
+      return;
+    }
+    copyText(text).then(function (ok) {
+      showCopyFeedback(button, ok);
+    });
+  }
+
+  function copiedElementText(button) {
     var target = null;
     try {
       target = doc.querySelector(button.getAttribute('data-copy'));
     } catch (e) {
       target = null; // invalid selector
     }
-    if (!target) {
-      showCopyFeedback(button, false);
-      return;
-    }
-    copyText(target.textContent.trim()).then(function (ok) {
-      showCopyFeedback(button, ok);
-    });
+    return target ? target.textContent.trim() : null;
+  }
+
+  /* ---- button[data-copy-link]: the page's own link ---------------- */
+
+  // The page's address without its query string or fragment: what a bookmark should keep.
+  function pageLink() {
+    return window.location.origin + window.location.pathname;
   }
 
   /* ---- time[data-local-time] -------------------------------------- */
@@ -184,7 +196,7 @@
 
   var RESULT_CLASSES = ['is-working', 'is-match', 'is-mismatch', 'is-error'];
 
-  function setChecksumState(box, state, actual) {
+  function setChecksumState(box, state, actual, text) {
     var result = box.querySelector('[data-checksum-result]');
     var actualEl = box.querySelector('[data-checksum-actual]');
     if (state) box.setAttribute('data-state', state);
@@ -194,7 +206,7 @@
     result.classList.remove.apply(result.classList, RESULT_CLASSES);
     if (state) {
       result.classList.add('is-' + state);
-      result.textContent = result.getAttribute('data-text-' + state) || '';
+      result.textContent = text || result.getAttribute('data-text-' + state) || '';
     } else {
       result.textContent = '';
     }
@@ -211,6 +223,7 @@
       setChecksumState(box, null);
       return;
     }
+    if (sizeDiffers(box, file)) return;
     setChecksumState(box, 'working');
     var method = (box.getAttribute('data-method') || '').toLowerCase();
     var expected = (box.getAttribute('data-expected') || '').trim().toLowerCase();
@@ -229,6 +242,29 @@
     setChecksumState(box, actual === expected ? 'match' : 'mismatch', actual);
   }
 
+  /* ---- [data-checksum][data-size]: a file of another size ---------- */
+
+  function formatBytes(count) {
+    try {
+      return new Intl.NumberFormat(root.lang || undefined,
+        { style: 'unit', unit: 'byte', unitDisplay: 'long' }).format(count);
+    } catch (e) {
+      return count + ' B'; // no Intl unit formatting in this browser
+    }
+  }
+
+  // A file of another size cannot be the firmware: said at once, without reading the file.
+  function sizeDiffers(box, file) {
+    var size = box.getAttribute('data-size');
+    if (size === null || size === '' || file.size === Number(size)) return false;
+    var result = box.querySelector('[data-checksum-result]');
+    var wording = (result && result.getAttribute('data-text-size-mismatch')) || '';
+    setChecksumState(box, 'mismatch', '', wording
+      .replace('{file}', formatBytes(file.size))
+      .replace('{firmware}', formatBytes(Number(size))));
+    return true;
+  }
+
   /* ---- Wiring ------------------------------------------------------ */
 
   doc.addEventListener('change', function (event) {
@@ -240,7 +276,9 @@
 
   doc.addEventListener('click', function (event) {
     var target = event.target;
-    var button = target instanceof Element ? target.closest('button[data-copy]') : null;
+    var button = target instanceof Element
+      ? target.closest('button[data-copy], button[data-copy-link]')
+      : null;
     if (button && !button.disabled) {
       event.preventDefault();
       copyFromButton(button);

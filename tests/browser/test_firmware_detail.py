@@ -8,6 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from enos_simulator import DEMO_ORG_ID
 from tests.browser.conftest import ARTIFACTS
 from tests.test_history import turbine
 
@@ -15,7 +16,11 @@ TURBINE = "fw-turbine-ctrl-3.2.1"
 LEGACY = "fw-legacy-inverter-1.0.4"
 # The turbine firmware's sha256 sign and the legacy one's md5 sign are both of these bytes.
 GENUINE_BYTES = b"fwportal demo firmware\n"
-TAMPERED_BYTES = b"tampered\n"
+TAMPERED_BYTES = b"fwportal demo firmwarE\n"  # of the same size: the digest decides
+GENUINE_SIGNS = {
+    "sha256": "8c01b0ee49d7f66b75083b3e192b847da4cb0446725df520f1968295a6422b7f",
+    "md5": "13c09475726d0bb3917f7a179c3ab1e8",
+}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -98,8 +103,20 @@ def test_copy_button_puts_the_sign_on_the_clipboard(logged_in_page: Page, org):
     ("firmware_id", "method"), [(TURBINE, "sha256"), (LEGACY, "md5")], ids=["sha256", "md5"]
 )
 def test_local_file_checksum_match_and_mismatch(
-    logged_in_page: Page, org, tmp_path, firmware_id, method
+    logged_in_page: Page, org, simulator, tmp_path, firmware_id, method
 ):
+    # The demo firmware's sign is of GENUINE_BYTES but its fileSize is of a real file: only a
+    # file of the firmware's size can match, so here the firmware is of that size.
+    simulator.add_firmware(
+        {
+            "orgId": DEMO_ORG_ID,
+            "firmwareId": firmware_id,
+            "signMethod": method,
+            "sign": GENUINE_SIGNS[method],
+            "fileSize": len(GENUINE_BYTES),
+        }
+    )
+    assert len(TAMPERED_BYTES) == len(GENUINE_BYTES)
     page = logged_in_page
     open_detail(page, org, firmware_id)
     box = page.locator("[data-checksum]")
@@ -116,7 +133,9 @@ def test_local_file_checksum_match_and_mismatch(
     tampered.write_bytes(TAMPERED_BYTES)
     file_input.set_input_files(tampered)
     expect(box).to_have_attribute("data-state", "mismatch")
-    expect(box.locator("[data-checksum-result]")).to_have_text(re.compile("^Mismatch"))
+    expect(box.locator("[data-checksum-result]")).to_have_text(
+        "Mismatch: this file does not have the expected checksum."
+    )
 
 
 @pytest.mark.browser
