@@ -24,9 +24,9 @@ def list_url_for(request: HttpRequest, org: Org) -> str:
         return plain
     came_with = QueryDict(referer.query)
     kept = QueryDict(mutable=True)
-    for name in FirmwareFilterForm.base_fields:
-        values = [value for value in came_with.getlist(name) if value.strip()]
-        if values:
+    for name, values in came_with.lists():  # in the order the list's URL had them
+        values = [value for value in values if value.strip()]
+        if name in FirmwareFilterForm.base_fields and values:
             kept.setlist(name, values[-1:])
     if not kept or not FirmwareFilterForm(kept).is_valid():
         return plain
