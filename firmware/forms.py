@@ -8,6 +8,8 @@ from firmware.models import Org
 from firmware.search import FirmwareFilters
 
 FIRMWARE_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+# What people type when they mean a version: 3.2, v3.2.1, 3.2.1-beta.
+VERSION_PATTERN = re.compile(r"^[vV]?\d+(?:\.\d+)+(?:[-+][0-9A-Za-z.-]+)?$")
 
 
 class OrgAdminForm(forms.ModelForm):
@@ -82,7 +84,13 @@ PRODUCT_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 class FirmwareFilterForm(forms.Form):
     """The firmware list's filters, read from the query string so a filtered list is a URL."""
 
-    q = forms.CharField(label=_("Name contains"), required=False, max_length=100, strip=True)
+    q = forms.CharField(
+        label=_("Name contains"),
+        required=False,
+        max_length=100,
+        strip=True,
+        help_text=_("Searches the default, Chinese and English names only."),
+    )
     productKey = forms.CharField(  # the query parameter name operators bookmark
         label=_("Product keys"),
         required=False,
@@ -98,6 +106,24 @@ class FirmwareFilterForm(forms.Form):
     page_size = forms.IntegerField(
         label=_("Per page"), required=False, min_value=1, max_value=MAX_PAGE_SIZE
     )
+    sort = forms.ChoiceField(
+        label=_("Sort this page"),
+        required=False,
+        choices=[
+            ("", _("Newest first (as EnOS orders them)")),
+            ("name", _("Name, A to Z")),
+            ("-name", _("Name, Z to A")),
+            ("version", _("Version, lowest first")),
+            ("-version", _("Version, highest first")),
+            ("size", _("Size, smallest first")),
+            ("-size", _("Size, largest first")),
+            ("created", _("Created, oldest first")),
+            ("-created", _("Created, newest first")),
+        ],
+    )
+
+    # The filters that change what EnOS is asked for or how it is shown, so count as "active".
+    ACTIVE_FIELDS = ("q", "productKey", "verified", "page_size", "sort")
 
     def clean_productKey(self) -> tuple[str, ...]:
         keys = [key.strip() for key in self.cleaned_data["productKey"].split(",") if key.strip()]
@@ -113,6 +139,28 @@ class FirmwareFilterForm(forms.Form):
         """The page asked for; what is not asked for is left to the service's defaults."""
         asked = {"page": self.cleaned_data["page"], "page_size": self.cleaned_data["page_size"]}
         return {name: value for name, value in asked.items() if value}
+
+    @property
+    def active_count(self) -> int:
+        """How many filters the query string sets (a bound, valid or invalid form)."""
+        return sum(1 for name in self.ACTIVE_FIELDS if self.data.get(name, "").strip())
+
+    def sort_label(self) -> str:
+        """The order asked for, in words."""
+        return str(dict(self.fields["sort"].choices).get(self.cleaned_data["sort"], ""))
+
+    def typed_id(self) -> str | None:
+        """The name searched for, when it looks like a firmware id rather than a name (an
+        id's shape, with a digit or one of '-', '_', '.') and not like a version."""
+        text = self.cleaned_data["q"]
+        if not FIRMWARE_ID_PATTERN.match(text) or VERSION_PATTERN.match(text):
+            return None
+        return text if re.search(r"[0-9._-]", text) else None
+
+    def typed_version(self) -> str | None:
+        """The name searched for, when it looks like a version (EnOS cannot search by one)."""
+        text = self.cleaned_data["q"]
+        return text if VERSION_PATTERN.match(text) else None
 
     def filters(self) -> FirmwareFilters:
         data = self.cleaned_data

@@ -58,7 +58,7 @@ class Org(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("firmware:org_detail", kwargs={"slug": self.slug})
+        return reverse("firmware:firmware_list", kwargs={"slug": self.slug})
 
     def set_secret_key(self, secret_key: str) -> None:
         self.secret_key_encrypted = credentials.encrypt(secret_key)

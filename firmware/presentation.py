@@ -3,6 +3,8 @@
 import dataclasses
 import hashlib
 import itertools
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -12,6 +14,7 @@ from django.http import QueryDict
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
+from firmware.enos.client import MAX_PAGE_SIZE
 from firmware.enos.types import FirmwareInfo, Page
 from firmware.history import History
 from firmware.languages import locale_name, shown_name
@@ -224,16 +227,95 @@ def display_name(firmware: FirmwareInfo, language: str) -> str | None:
     return shown_name(firmware.name, language)
 
 
+def version_key(version: str) -> tuple[tuple[int, int, str], ...]:
+    """Orders versions naturally: numbers as numbers (3.10 after 3.9), text as text, any
+    leading "v" ignored."""
+    chunks = re.findall(r"\d+|\D+", version.strip().removeprefix("v").removeprefix("V"))
+    return tuple((0, int(c), "") if c.isdigit() else (1, 0, c.casefold()) for c in chunks)
+
+
+@dataclass(frozen=True)
+class SortHeader:
+    """A sortable column's header: the link that sorts by it and its aria-sort, if sorted."""
+
+    url: str
+    aria_sort: str | None
+
+
 @dataclass
 class FirmwareListPage:
-    """One page of an org's firmware list and its pagination links (which keep the filters)."""
+    """One page of an org's firmware list, sorted as asked, and its pagination and sorting links
+    (which keep the filters)."""
 
     fetched: Fetched[Page]
     query: QueryDict
+    language: str = "en"
+    sort: str = ""
 
     @property
     def page(self) -> Page:
         return self.fetched.value
+
+    def _sort_keys(self) -> dict[str, Callable[[FirmwareInfo], object]]:
+        def name(firmware: FirmwareInfo) -> str | None:
+            shown = display_name(firmware, self.language)
+            return shown.casefold() if shown else None
+
+        return {
+            "name": name,
+            "version": lambda firmware: version_key(firmware.version) if firmware.version else None,
+            "size": lambda firmware: firmware.file_size,
+            "created": lambda firmware: firmware.created_at,
+        }
+
+    @cached_property
+    def items(self) -> list[FirmwareInfo]:
+        """This page's firmware in the order asked for; EnOS cannot sort, so only this page is
+        sorted. Firmware without the value sorted by come last either way."""
+        items = list(self.page.items)
+        if not self.sort:
+            return items
+        key = self._sort_keys()[self.sort.removeprefix("-")]
+        known = [firmware for firmware in items if key(firmware) is not None]
+        missing = [firmware for firmware in items if key(firmware) is None]
+        return sorted(known, key=key, reverse=self.sort.startswith("-")) + missing
+
+    @cached_property
+    def sort_headers(self) -> dict[str, SortHeader]:
+        """Per sortable column: ascending first, then the other way round. Unsorted, the list is
+        in EnOS's order: newest created first."""
+        headers = {}
+        for column in self._sort_keys():
+            if self.sort == column:
+                headers[column] = SortHeader(self.url_for_sort("-" + column), "ascending")
+            elif self.sort == "-" + column or (not self.sort and column == "created"):
+                headers[column] = SortHeader(self.url_for_sort(column), "descending")
+            else:
+                headers[column] = SortHeader(self.url_for_sort(column), None)
+        return headers
+
+    def url_for_sort(self, sort: str) -> str:
+        query = self.query.copy()
+        query["sort"] = sort
+        return "?" + query.urlencode()
+
+    @property
+    def by_version_url(self) -> str:
+        """The list without the name searched for, as many a page as EnOS gives, highest version
+        first: the nearest to a search by version that EnOS allows."""
+        query = self.query.copy()
+        for name in ("q", "page"):
+            query.pop(name, None)
+        query["sort"] = "-version"
+        query["page_size"] = str(MAX_PAGE_SIZE)
+        return "?" + query.urlencode()
+
+    @property
+    def unsorted_url(self) -> str:
+        """This page in EnOS's order."""
+        query = self.query.copy()
+        query.pop("sort", None)
+        return "?" + query.urlencode()
 
     def url_for_page(self, page_no: int) -> str:
         query = self.query.copy()

@@ -6,7 +6,7 @@ from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
-from firmware import health, history, recent, services
+from firmware import health, history, recent, services, trail
 from firmware.access import get_visible_org, visible_orgs
 from firmware.enos.errors import EnosError
 from firmware.error_pages import enos_error_response
@@ -66,9 +66,9 @@ def find_firmware(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def org_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """The org's page is its firmware list now; old links and bookmarks land there."""
     org = get_visible_org(request.user, slug)
-    form = FindFirmwareForm(initial={"org": org.slug}, orgs=[org])
-    return render(request, "firmware/org_detail.html", {"org": org, "find_form": form})
+    return redirect(org.get_absolute_url(), permanent=True)
 
 
 @never_cache
@@ -76,19 +76,24 @@ def org_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def firmware_list(request: HttpRequest, slug: str) -> HttpResponse:
     org = get_visible_org(request.user, slug)
     form = FirmwareFilterForm(request.GET)
+    context = {
+        "org": org,
+        "form": form,
+        "find_form": FindFirmwareForm(initial={"org": org.slug}, orgs=[org]),
+    }
     if not form.is_valid():
-        context = {"org": org, "form": form}
         return render(request, "firmware/firmware_list.html", context, status=400)
     try:
         fetched = services.search_firmware(org, form.filters(), **form.paging())
     except EnosError as exc:
         return enos_error_response(request, org, exc)
-    listing = FirmwareListPage(fetched, request.GET)
+    listing = FirmwareListPage(
+        fetched, request.GET, language=get_language(), sort=form.cleaned_data["sort"]
+    )
     if listing.page.beyond_last_page:
         return HttpResponseRedirect(request.path + listing.url_for_page(listing.page.last_page))
-    return render(
-        request, "firmware/firmware_list.html", {"org": org, "form": form, "listing": listing}
-    )
+    context.update(listing=listing, typed_id=form.typed_id(), typed_version=form.typed_version())
+    return render(request, "firmware/firmware_list.html", context)
 
 
 @never_cache
@@ -108,11 +113,12 @@ def firmware_detail(request: HttpRequest, slug: str, firmware_id: str) -> HttpRe
     recent.remember_view(
         request.user, org, firmware_id, name=page.title, version=page.firmware.version or ""
     )
+    list_url = trail.list_url_for(request, org)
     return render_page(
         request,
         "firmware/firmware_detail.html",
-        {"org": org, "page": page},
-        shows=(org.pk, org.name, org.org_id, page.fragment_key, page.history_key),
+        {"org": org, "page": page, "list_url": list_url},
+        shows=(org.pk, org.name, org.org_id, page.fragment_key, page.history_key, list_url),
         parts=Parts(
             DETAIL_PARTS,
             context={"fetched": page.fetched},

@@ -1,5 +1,7 @@
 """The org's firmware list: filters, expression quoting, paging, cache feeding, errors."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -96,7 +98,10 @@ def test_a_quote_cannot_change_the_expression(operator_client):
     response, _ = listing(operator_client, q="x' or productKey = 'BXwU4kMk")
     assert response.status_code == 200
     assert ids_on(response) == []
-    assert "No firmware matches these filters." in text_of(response)
+    assert (
+        "No firmware with these filters has “x' or productKey = 'BXwU4kMk” in its default,"
+        " Chinese or English name." in text_without_tags(response)
+    )
 
 
 @pytest.mark.django_db
@@ -226,3 +231,141 @@ def test_a_firmware_whose_id_cannot_be_a_url_is_listed_without_a_link(
     assert response.status_code == 200
     assert "Unlinkable" in page
     assert 'href="/orgs/demo/firmware/' not in page.split("<tbody>")[1].split("</tbody>")[0]
+
+
+# What the name box searches, and what it says of ids and versions typed there.
+
+
+def text_without_tags(response) -> str:
+    return re.sub(r"<[^>]+>", "", text_of(response))
+
+
+@pytest.mark.django_db
+def test_the_name_box_says_which_names_it_searches(operator_client):
+    _, page = listing(operator_client)
+    assert "Searches the default, Chinese and English names only." in page
+    assert 'aria-describedby="id_q_helptext"' in page and 'id="id_q_helptext"' in page
+
+
+@pytest.mark.django_db
+def test_a_search_without_results_names_what_was_searched(operator_client):
+    response, _ = listing(operator_client, q="Molino de viento")
+    assert ids_on(response) == []
+    assert (
+        "No firmware with these filters has “Molino de viento” in its default, Chinese or"
+        " English name." in text_without_tags(response)
+    )
+
+
+@pytest.mark.django_db
+def test_an_id_typed_in_the_name_box_is_offered_as_a_link(operator_client):
+    response, page = listing(operator_client, q="fw-turbine-ctrl-3.2.1")
+    assert ids_on(response) == []
+    assert "looks like a firmware ID" in text_without_tags(response)
+    assert 'href="/orgs/demo/firmware/fw-turbine-ctrl-3.2.1/">Open firmware' in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("q", ["Turbine", "风机", "pitch and yaw", "3.2.1"])
+def test_names_and_versions_are_not_offered_as_ids(operator_client, q):
+    _, page = listing(operator_client, q=q)
+    assert 'id="id-hint"' not in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("q", ["3.2.1", "v3.2", "2.0.0-beta.1"])
+def test_a_version_typed_in_the_name_box_says_enos_cannot_search_by_version(operator_client, q):
+    response, _ = listing(operator_client, q=q, verified="true", page=1)
+    assert "looks like a version. EnOS cannot search by version" in text_without_tags(response)
+    # The offer keeps the other filters and drops the name and the page number.
+    assert 'href="?verified=true&sort=-version&page_size=200"' in text_of(response)
+
+
+@pytest.mark.django_db
+def test_names_are_not_taken_for_versions(operator_client):
+    _, page = listing(operator_client, q="Turbine")
+    assert 'id="version-hint"' not in page
+
+
+# Sorting the rows of the page (EnOS cannot sort).
+
+SORTABLE = [
+    (
+        "Sortable Beta",
+        {"firmwareId": "fw-sort-a", "version": "3.9", "fileSize": 300, "createTime": 3},
+    ),
+    (
+        "sortable alpha",
+        {"firmwareId": "fw-sort-b", "version": "3.10", "fileSize": 100, "createTime": 1},
+    ),
+    ("Sortable Delta", {"firmwareId": "fw-sort-c", "version": "v3.2", "createTime": 2}),
+    ("Sortable", {"firmwareId": "fw-sort-d", "fileSize": 200}),
+]
+
+
+@pytest.fixture
+def sortable(simulator):
+    for name, fixture in SORTABLE:
+        simulator.add_firmware({"orgId": DEMO_ORG_ID, "name": {"defaultValue": name}, **fixture})
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("", ["fw-sort-a", "fw-sort-c", "fw-sort-b", "fw-sort-d"]),
+        ("name", ["fw-sort-d", "fw-sort-b", "fw-sort-a", "fw-sort-c"]),
+        ("-name", ["fw-sort-c", "fw-sort-a", "fw-sort-b", "fw-sort-d"]),
+        ("version", ["fw-sort-c", "fw-sort-a", "fw-sort-b", "fw-sort-d"]),
+        ("-version", ["fw-sort-b", "fw-sort-a", "fw-sort-c", "fw-sort-d"]),
+        ("size", ["fw-sort-b", "fw-sort-d", "fw-sort-a", "fw-sort-c"]),
+        ("-size", ["fw-sort-a", "fw-sort-d", "fw-sort-b", "fw-sort-c"]),
+        ("created", ["fw-sort-b", "fw-sort-c", "fw-sort-a", "fw-sort-d"]),
+        ("-created", ["fw-sort-a", "fw-sort-c", "fw-sort-b", "fw-sort-d"]),
+    ],
+)
+def test_sorting_the_page_naturally_with_missing_values_last(
+    operator_client, sortable, sort, expected
+):
+    response = operator_client.get(LIST_URL, {"q": "Sortable", "sort": sort})
+    assert response.status_code == 200
+    shown = [firmware.firmware_id for firmware in response.context["listing"].items]
+    assert shown == expected
+    rows = response.content.decode().split("<tbody>")[1].split("</tbody>")[0]
+    assert re.findall(r"fw-sort-\w", rows) == [i for i in expected for _ in range(2)]
+
+
+@pytest.mark.django_db
+def test_sort_links_keep_the_filters_and_mark_the_sorted_column(operator_client):
+    response, page = listing(operator_client, verified="true", page_size=5, page=2)
+    html = response.content.decode()
+    assert '<th scope="col" aria-sort="descending"><a href="?verified=true&amp;page_size=5' in html
+    assert 'href="?verified=true&amp;page_size=5&amp;page=2&amp;sort=name">Name</a>' in html
+    assert "Sorting by a column sorts only the rows of this page, as EnOS cannot sort." in page
+
+    response, page = listing(operator_client, verified="true", page_size=5, page=2, sort="name")
+    html = response.content.decode()
+    assert 'aria-sort="ascending"><a href="?verified=true&amp;page_size=5&amp;page=2' in html
+    assert 'sort=-name">Name</a>' in html
+    assert html.count("aria-sort=") == 1
+    assert "Sorted: Name, A to Z. Only the rows of this page are sorted" in page
+    assert 'href="?verified=true&amp;page_size=5&amp;page=3&amp;sort=name" rel="next"' in html
+    assert 'href="?verified=true&amp;page_size=5&amp;page=2">Back to EnOS' in html
+
+
+@pytest.mark.django_db
+def test_a_bad_sort_is_a_field_error(operator_client, simulator):
+    response, page = listing(operator_client, sort="firmwareId")
+    assert response.status_code == 400
+    assert "Select a valid choice. firmwareId is not one of the available choices." in page
+    assert simulator.counters["search"] == 0
+
+
+@pytest.mark.django_db
+def test_the_filters_are_open_when_active_or_wrong_and_closed_otherwise(operator_client):
+    assert '<details class="filter-panel" id="filters">' in listing(operator_client)[1]
+    _, page = listing(operator_client, verified="true", sort="size")
+    assert '<details class="filter-panel" id="filters" open>' in page
+    assert "2 active" in page
+    _, page = listing(operator_client, page_size="0")
+    assert '<details class="filter-panel" id="filters" open>' in page

@@ -320,10 +320,85 @@ def test_find_form_bad_input_is_shown_back_with_a_message(operator_client, param
 
 
 @pytest.mark.django_db
-def test_org_page_has_a_find_form_for_that_org(operator_client, org):
+def test_the_org_list_keeps_what_the_org_page_showed(operator_client, org):
+    assert org.get_absolute_url() == "/orgs/demo/firmware/"
     page = text_of(operator_client.get(org.get_absolute_url()))
     assert f'<input type="hidden" name="org" value="{org.slug}">' in page
     assert 'name="firmware_id"' in page
+    assert f'<dd class="mono">{org.org_id}</dd>' in page
+    assert '<span aria-current="page">Demo</span>' in page
+
+
+@pytest.mark.django_db
+def test_the_org_page_moved_to_its_firmware_list(operator_client, org, outsider, client):
+    response = operator_client.get("/orgs/demo/")
+    assert response.status_code == 301
+    assert response["Location"] == "/orgs/demo/firmware/"
+    client.force_login(outsider)
+    assert client.get("/orgs/demo/").status_code == 404
+
+
+def breadcrumbs_of(response) -> str:
+    page = response.content.decode()
+    return page.split('<nav class="breadcrumbs"')[1].split("</nav>")[0]
+
+
+@pytest.mark.django_db
+def test_breadcrumbs_lead_to_the_list_and_name_the_firmware(operator_client):
+    trail = breadcrumbs_of(operator_client.get(detail_url(TURBINE)))
+    assert '<a href="/orgs/demo/firmware/" id="breadcrumb-list">Demo</a>' in trail
+    # The name is set in the normal font; an id stands in (monospace) only when there is none.
+    assert '<span aria-current="page"><bdi>Turbine controller</bdi></span>' in trail
+
+
+@pytest.mark.django_db
+def test_a_firmware_without_a_name_has_its_id_as_last_breadcrumb(operator_client, simulator):
+    simulator.add_firmware({"orgId": DEMO_ORG_ID, "firmwareId": "fw-nameless", "name": {}})
+    trail = breadcrumbs_of(operator_client.get(detail_url("fw-nameless")))
+    assert '<span aria-current="page" class="mono"><bdi>fw-nameless</bdi></span>' in trail
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("referer", "list_link"),
+    [
+        (
+            "http://testserver/orgs/demo/firmware/?q=Turbine&verified=true&page=2&sort=-size",
+            "/orgs/demo/firmware/?q=Turbine&amp;verified=true&amp;page=2&amp;sort=-size",
+        ),
+        (  # what is not the list's own is dropped
+            "http://testserver/orgs/demo/firmware/?verified=false&utm_source=x&page_size=",
+            "/orgs/demo/firmware/?verified=false",
+        ),
+        ("http://testserver/orgs/demo/firmware/?sort=nonsense", "/orgs/demo/firmware/"),
+        ("http://testserver/orgs/demo/firmware/?page=0", "/orgs/demo/firmware/"),
+        ("http://elsewhere.example/orgs/demo/firmware/?verified=true", "/orgs/demo/firmware/"),
+        ("https://testserver/orgs/demo/firmware/?verified=true", "/orgs/demo/firmware/"),
+        ("http://testserver/orgs/other/firmware/?verified=true", "/orgs/demo/firmware/"),
+        ("http://testserver/orgs/demo/firmware/x/?verified=true", "/orgs/demo/firmware/"),
+        ("http://testserver/?verified=true", "/orgs/demo/firmware/"),
+        ("not a url", "/orgs/demo/firmware/"),
+    ],
+)
+def test_the_list_breadcrumb_carries_the_filters_the_user_came_with(
+    operator_client, referer, list_link
+):
+    response = operator_client.get(detail_url(TURBINE), headers={"referer": referer})
+    assert response.status_code == 200
+    assert f'<a href="{list_link}" id="breadcrumb-list">' in breadcrumbs_of(response)
+
+
+@pytest.mark.django_db
+def test_each_breadcrumb_gets_its_own_cached_page(operator_client, simulator):
+    came_from = "http://testserver/orgs/demo/firmware/?verified=true"
+    for referer, link in [
+        (came_from, "/orgs/demo/firmware/?verified=true"),
+        ("", "/orgs/demo/firmware/"),
+        (came_from, "/orgs/demo/firmware/?verified=true"),
+    ]:
+        response = operator_client.get(detail_url(TURBINE), headers={"referer": referer})
+        assert f'<a href="{link}" id="breadcrumb-list">' in breadcrumbs_of(response)
+    assert simulator.counters["get"] == 1
 
 
 @pytest.mark.django_db

@@ -61,8 +61,9 @@ def test_pages_carry_security_headers_and_a_strict_csp(operator_client):
     "url",
     [
         "/",
-        "/orgs/demo/",
         "/orgs/demo/firmware/",
+        "/orgs/demo/firmware/?q=3.2.1&sort=-version",
+        "/orgs/demo/firmware/?q=fw-nowhere&verified=maybe",
         "/orgs/demo/firmware/fw-turbine-ctrl-3.2.1/",
         "/orgs/demo/firmware/fw-nowhere/",
         "/find/?org=&firmware_id=fw-nowhere",

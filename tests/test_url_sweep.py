@@ -14,7 +14,7 @@ ADMIN_LOGIN = "admin-login"  # a redirect to /admin/login/?next=...
 EXPECTED = {
     "firmware:home": (LOGIN, 200, 200),
     "firmware:find_firmware": (LOGIN, 400, 302),  # the outsider may not pick that org
-    "firmware:org_detail": (LOGIN, 404, 200),
+    "firmware:org_detail": (LOGIN, 404, 301),  # the org page is its firmware list now
     "firmware:firmware_list": (LOGIN, 404, 200),
     "firmware:firmware_detail": (LOGIN, 404, 200),
     "firmware:healthz": (200, 200, 200),

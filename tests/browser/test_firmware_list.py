@@ -192,3 +192,121 @@ def test_name_search_with_a_quote_finds_the_one_firmware(logged_in_page: Page, o
         expect(row_ids(page)).to_have_text([QUOTE_NAME_ID])
         expect(rows(page).locator("td:nth-child(1) a")).to_have_text(full_name)
         expect(page.get_by_label("Name contains")).to_have_value(needle)
+
+
+# Phones: a card per firmware and the filters folded away; wide screens keep the table.
+
+
+def cards(page: Page):
+    return page.locator("#firmware-cards .firmware-card")
+
+
+@pytest.mark.browser
+def test_on_a_phone_each_firmware_is_a_card_and_the_filters_fold(logged_in_page: Page, org):
+    page = logged_in_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(list_path(org))
+    expect(cards(page)).to_have_count(50)
+    expect(page.locator("#firmware-table")).to_be_hidden()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    newest = newest_first(FIXTURES)[0]
+    card = cards(page).first
+    expect(card.locator(".card-name a")).to_have_text(newest["name"]["i18nValue"]["en_US"])
+    expect(card.locator(".card-version dd")).to_have_text(newest["version"])
+    verified = "Verified" if newest["isVerified"] else "Not verified"
+    expect(card.locator(".card-verified dd")).to_have_text(verified)
+    expect(card.locator(".card-size dd")).to_have_text(re.compile(r"^\d+(\.\d)? [KMG]?i?B$"))
+    expect(card.locator(".card-created time")).to_have_attribute(
+        "datetime", re.compile(r"^\d{4}-\d\d-\d\dT")
+    )
+    box = card.bounding_box()
+    assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390
+
+    # The filters are folded behind their summary, and open on a tap.
+    name_box = page.get_by_label("Name contains")
+    expect(name_box).to_be_hidden()
+    page.locator("#filters > summary").click()
+    expect(name_box).to_be_visible()
+    name_box.fill("Turbine controller")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page).to_have_url(re.compile(r"[?&]q=Turbine\+controller"))
+    # Active filters stay open after the search, so the user sees what narrowed the list.
+    expect(page.get_by_label("Name contains")).to_be_visible()
+    expect(page.locator("#filters > summary")).to_contain_text("1 active")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+@pytest.mark.browser
+def test_on_a_wide_screen_the_list_is_a_table_with_its_filters_shown(logged_in_page: Page, org):
+    page = logged_in_page
+    page.set_viewport_size({"width": 1366, "height": 900})
+    open_list(page, org)
+    expect(rows(page)).to_have_count(50)
+    expect(page.locator("#firmware-cards")).to_be_hidden()
+    expect(page.get_by_label("Name contains")).to_be_visible()
+    expect(page.locator("#filters > summary")).to_be_hidden()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+
+
+@pytest.mark.browser
+def test_sorting_by_a_column_header_sorts_this_page_and_paging_keeps_it(logged_in_page: Page, org):
+    page = logged_in_page
+    page.goto(f"{list_path(org)}?page_size=10&verified=true")
+    expect(rows(page)).to_have_count(10)
+    page.locator("#firmware-table thead").get_by_role("link", name="Size").click()
+    expect(page).to_have_url(re.compile(r"[?&]sort=size(&|$)"))
+    size_header = page.locator("#firmware-table thead th", has_text="Size")
+    expect(size_header).to_have_attribute("aria-sort", "ascending")
+    expect(page.locator("#sort-note")).to_contain_text("Only the rows of this page are sorted")
+
+    on_page = [f for f in newest_first(FIXTURES) if f.get("isVerified") is True][:10]
+    sizes = sorted(int(f["fileSize"]) for f in on_page if f.get("fileSize") is not None)
+    titles = (
+        rows(page)
+        .locator("td.num span")
+        .evaluate_all("spans => spans.map(span => Number(span.title.replaceAll(',', '')))")
+    )
+    assert titles == sizes
+
+    page.locator("#firmware-table thead").get_by_role("link", name="Size").click()
+    expect(size_header).to_have_attribute("aria-sort", "descending")
+    query = query_of(page)
+    assert query["sort"] == ["-size"] and query["verified"] == ["true"]
+    page.locator("nav.pagination a[rel=next]").click()
+    expect(page).to_have_url(re.compile(r"[?&]page=2(&|$)"))
+    assert query_of(page)["sort"] == ["-size"]
+    expect(size_header).to_have_attribute("aria-sort", "descending")
+
+
+@pytest.mark.browser
+def test_the_breadcrumb_leads_back_to_the_filtered_list(logged_in_page: Page, live_server, org):
+    page = logged_in_page
+    filtered = f"{list_path(org)}?verified=true&page_size=5&page=2&sort=name"
+    page.goto(filtered)
+    link = rows(page).first.locator("td:nth-child(1) a")
+    name = link.inner_text().strip()
+    link.click()
+    expect(page.locator("#firmware-name")).to_have_text(name)
+    trail = page.locator("nav.breadcrumbs")
+    expect(trail.locator('[aria-current="page"]')).to_have_text(name)
+    font = trail.locator('[aria-current="page"]').evaluate("e => getComputedStyle(e).fontFamily")
+    assert "mono" not in font.lower()
+    trail.get_by_role("link", name=org.name).click()
+    expect(page).to_have_url(f"{live_server.url}{filtered}")
+    expect(rows(page)).to_have_count(5)
+
+    # The same page opened afresh (no list behind it) leads to the plain list.
+    page.goto(f"{list_path(org)}{QUOTE_NAME_ID}/")
+    expect(trail.get_by_role("link", name=org.name)).to_have_attribute("href", list_path(org))
+
+
+@pytest.mark.browser
+def test_the_old_org_page_opens_the_list(logged_in_page: Page, live_server, org):
+    page = logged_in_page
+    page.goto(f"/orgs/{org.slug}/")
+    expect(page).to_have_url(f"{live_server.url}{list_path(org)}")
+    page.locator("#find-by-id > summary").click()
+    page.get_by_label("Firmware ID").fill(QUOTE_NAME_ID)
+    page.get_by_role("button", name="Find firmware").click()
+    expect(page).to_have_url(f"{live_server.url}{list_path(org)}{QUOTE_NAME_ID}/")
