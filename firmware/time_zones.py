@@ -21,6 +21,8 @@ CHOSEN_COOKIE = "fwportal_time_zone"
 BROWSER_COOKIE = "fwportal_browser_time_zone"
 COOKIE_SECONDS = 365 * 24 * 3600
 LONGEST_NAME = 64
+# In the tz database's folder but no place's zone: the machine's own, and a placeholder.
+NOT_ZONES = frozenset({"localtime", "Factory"})
 
 
 class Source(StrEnum):
@@ -44,7 +46,7 @@ class ViewerZone:
 @functools.cache
 def zone_names() -> frozenset[str]:
     """Every IANA zone name this machine knows (the system's tz database, else `tzdata`)."""
-    return frozenset(available_timezones())
+    return frozenset(available_timezones() - NOT_ZONES)
 
 
 def is_zone(name: str | None) -> bool:
