@@ -17,6 +17,7 @@ EXPECTED = {
     "firmware:org_detail": (LOGIN, 404, 200),
     "firmware:firmware_list": (LOGIN, 404, 200),
     "firmware:firmware_detail": (LOGIN, 404, 200),
+    "firmware:time_zone": (200, 200, 200),  # the login page links to it too
     "firmware:healthz": (200, 200, 200),
     "login": (200, 200, 200),
     "logout": (LOGIN, 405, 405),  # logging out is a POST
