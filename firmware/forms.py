@@ -129,6 +129,9 @@ class TimeZoneForm(forms.Form):
         required=False,
         max_length=LONGEST_NAME,
         strip=True,
+        help_text=_(
+            "Type part of a city or region, e.g. Tokyo or Madrid, and pick it from the list."
+        ),
         widget=forms.TextInput(
             attrs={"list": "time-zones", "autocomplete": "off", "spellcheck": "false"}
         ),
