@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from firmware.enos.client import MAX_PAGE_SIZE
 from firmware.models import Org
 from firmware.search import FirmwareFilters
+from firmware.time_zones import LONGEST_NAME, is_zone
 
 FIRMWARE_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 # What people type when they mean a version: 3.2, v3.2.1, 3.2.1-beta.
@@ -166,3 +167,40 @@ class FirmwareFilterForm(forms.Form):
         data = self.cleaned_data
         verified = {"true": True, "false": False}.get(data["verified"])
         return FirmwareFilters(data["q"], data["productKey"], verified)
+
+
+class TimeZoneForm(forms.Form):
+    """The viewer's choice of time zone: an IANA name ("Asia/Tokyo"), or their browser's zone."""
+
+    time_zone = forms.CharField(
+        label=_("Time zone"),
+        required=False,
+        max_length=LONGEST_NAME,
+        strip=True,
+        help_text=_(
+            "Type part of a city or region, e.g. Tokyo or Madrid, and pick it from the list."
+        ),
+        widget=forms.TextInput(
+            attrs={"list": "time-zones", "autocomplete": "off", "spellcheck": "false"}
+        ),
+    )
+    use_browser = forms.BooleanField(required=False)
+
+    def clean_time_zone(self) -> str:
+        name = self.cleaned_data["time_zone"]
+        if name and not is_zone(name):
+            raise forms.ValidationError(
+                _("“%(name)s” is not a time zone: pick one from the list, e.g. Europe/Madrid."),
+                params={"name": name},
+            )
+        return name
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not data.get("use_browser") and not data.get("time_zone") and not self.errors:
+            raise forms.ValidationError(_("Pick a time zone, or use your browser's."))
+        return data
+
+    def chosen(self) -> str | None:
+        """The zone chosen; None: the browser's."""
+        return None if self.cleaned_data["use_browser"] else self.cleaned_data["time_zone"]

@@ -1,7 +1,8 @@
 """Rendered pages kept per what they show, with the parts that change more often filled in.
 
 A firmware page is the same for every request of one user that shows one EnOS answer in one
-language, but for a few parts: when and by which call the answer was fetched, and the CSRF token.
+language and time zone, but for a few parts: when and by which call the answer was fetched, and
+the CSRF token.
 The page is rendered once with a marker in place of each such part and kept in the "pages" cache
 (each process's memory). The parts are rendered into a copy of it, which is kept too for as long
 as they stay the same (the same fetch); each request then only puts its CSRF token where its
@@ -19,6 +20,7 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.timezone import get_current_timezone_name
 from django.utils.translation import get_language
 
 PAGE_SECONDS = 300
@@ -54,8 +56,8 @@ def render_page(
     parts: Parts,
 ) -> HttpResponse:
     """The template rendered with `context`, reusing what is cached for the same viewer,
-    language and path: the page for the same `shows` (all it depends on besides its parts), and
-    the page with its parts filled in for the same `parts.shows` too. The template puts
+    language, time zone and path: the page for the same `shows` (all it depends on besides its
+    parts), and the page with its parts filled in for the same `parts.shows` too. The template puts
     `{{ parts.<name> }}` where each part goes; `{% csrf_token %}` works as usual."""
     markers = {name: marker(name) for name in (CSRF_IN_CONTEXT, *parts.templates)}
     cache = caches["pages"]
@@ -89,7 +91,8 @@ def _cacheable(request: HttpRequest) -> bool:
 def _key(request: HttpRequest, template_name: str, shows: Sequence[object]) -> str:
     user = request.user
     viewer = (user.pk, user.get_username(), user.is_staff)
-    return "page:" + _digest((template_name, get_language(), viewer, request.path, *shows))
+    zone = get_current_timezone_name()
+    return "page:" + _digest((template_name, get_language(), zone, viewer, request.path, *shows))
 
 
 def _digest(values: Sequence[object]) -> str:

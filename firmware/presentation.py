@@ -6,12 +6,14 @@ import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 
 from django.conf import settings
 from django.http import QueryDict
+from django.utils import timezone
 from django.utils.timesince import timesince
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from firmware.enos.client import MAX_PAGE_SIZE
@@ -179,7 +181,7 @@ class FirmwarePage:
         """What the provenance and the stale banner show: which call fetched the answer, when,
         and how long ago that is."""
         fetched = self.fetched
-        age = timesince(fetched.fetched_at)
+        age = time_ago(fetched.fetched_at)
         return (self.firmware.request_id, fetched.fetched_at, fetched.stale, age)
 
     @cached_property
@@ -220,6 +222,14 @@ class FirmwarePage:
         at_most = self.firmware.max_allowed_for_verification
         at_least = self.firmware.min_success_for_verified
         return at_most is not None and at_least is not None and at_least > at_most
+
+
+def time_ago(moment: datetime) -> str:
+    """How long ago a moment was, in the active language: "just now" within a minute (or a
+    moment ahead of our clock), else "5 minutes ago"."""
+    if timezone.now() - moment < timedelta(minutes=1):
+        return gettext("just now")
+    return gettext("%(age)s ago") % {"age": timesince(moment)}
 
 
 def display_name(firmware: FirmwareInfo, language: str) -> str | None:

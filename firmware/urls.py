@@ -13,5 +13,6 @@ urlpatterns = [
         views.firmware_detail,
         name="firmware_detail",
     ),
+    path("tz/", views.time_zone, name="time_zone"),
     path("healthz", views.healthz, name="healthz"),
 ]

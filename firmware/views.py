@@ -2,16 +2,19 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
-from firmware import health, history, recent, services, trail
+from firmware import health, history, recent, services, time_zones, trail
 from firmware.access import get_visible_org, visible_orgs
 from firmware.enos.errors import EnosError
 from firmware.error_pages import enos_error_response
 from firmware.find import find_in_orgs
-from firmware.forms import FIRMWARE_ID_PATTERN, FindFirmwareForm, FirmwareFilterForm
+from firmware.forms import FIRMWARE_ID_PATTERN, FindFirmwareForm, FirmwareFilterForm, TimeZoneForm
 from firmware.models import Org
 from firmware.page_cache import Parts, render_page
 from firmware.presentation import FirmwareListPage, FirmwarePage
@@ -125,6 +128,43 @@ def firmware_detail(request: HttpRequest, slug: str, firmware_id: str) -> HttpRe
             shows=page.fetch_key,
         ),
     )
+
+
+@login_not_required  # the login page shows times too, and links here
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def time_zone(request: HttpRequest) -> HttpResponse:
+    """The time zone times are shown in: which it is, and the viewer's choice of another (or of
+    their browser's), after which they go back to the page they came from."""
+    next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    zone = time_zones.viewer_zone(request)
+    status = 200
+    if request.method == "POST":
+        form = TimeZoneForm(request.POST)
+        if form.is_valid():
+            response = HttpResponseRedirect(next_url or reverse("firmware:home"))
+            time_zones.choose(response, form.chosen())
+            return response
+        status = 400
+    else:
+        chosen = zone.name if zone.source == time_zones.Source.CHOSEN else ""
+        form = TimeZoneForm(initial={"time_zone": chosen})
+    context = {
+        "form": form,
+        "next": next_url,
+        "zone": zone,
+        "zones": sorted(time_zones.zone_names()),
+        "now": timezone.now(),
+    }
+    return render(request, "firmware/time_zone.html", context, status=status)
+
+
+def _safe_next(request: HttpRequest, url: str | None) -> str | None:
+    """`url` when it is a page of this site, else None (never an open redirect)."""
+    allowed = url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return url if allowed else None
 
 
 @login_not_required

@@ -37,6 +37,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "firmware.time_zones.TimeZoneMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -138,6 +139,9 @@ UI_LANGUAGES = [
 ]
 LANGUAGES = [(code, name) for code, name, _locale in UI_LANGUAGES]
 LOCALE_PATHS = [BASE_DIR / "firmware" / "locale"]
+# Our own date formats where Django's differ from what the pages need (fwportal/formats/).
+FORMAT_MODULE_PATH = ["fwportal.formats"]
+# Times are shown in this zone to a viewer whose browser has not said its own (time_zones.py).
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True

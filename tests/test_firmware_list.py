@@ -208,7 +208,7 @@ def test_the_list_is_served_stale_when_enos_goes_down(operator_client, simulator
     simulator.stop()
     response, page = listing(operator_client)
     assert response.status_code == 200
-    assert "EnOS is unreachable, showing data from" in page
+    assert "EnOS is unreachable, showing data fetched just now." in page
     assert len(ids_on(response)) == 50
 
 

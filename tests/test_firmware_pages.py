@@ -43,8 +43,9 @@ def test_detail_page_shows_everything_firmware_info_holds(operator_client, simul
         '<span class="chip-value"><bdi>north</bdi></span>',
         "fw-turbine-ctrl-3.2.1",
         "o15475466766371",
-        "UTC 2024-06-10 09:39:05",
-        'datetime="2024-06-10T09:39:05.678000+00:00"',
+        # Created, in the site's zone (UTC) as no browser said its own, to the minute.
+        '<time datetime="2024-06-10T09:39:05.678000+00:00" data-zone="UTC" title="UTC (UTC+00:00)">'
+        "June 10, 2024, 9:39 AM UTC</time>",
     ]:
         assert expected in page, expected
     assert 'class="badge badge-ok">Verified<' in page
@@ -160,7 +161,7 @@ def test_stale_banner_when_enos_goes_down(operator_client, simulator):
     assert response.status_code == 200
     page = text_of(response)
     assert 'id="stale-banner"' in page
-    assert "EnOS is unreachable, showing data from" in page
+    assert "EnOS is unreachable, showing data fetched just now." in page
     assert "Turbine controller" in page
 
 
@@ -249,16 +250,34 @@ def test_unreachable_gateway_is_a_503(operator_client, simulator):
 @pytest.mark.parametrize(
     ("accept_language", "html_lang", "name", "created", "numbers"),
     [
-        ("zh-Hans,zh;q=0.9", "zh-hans", "风机控制器", "2024年6月10日", ("52428800", "50.0 MiB")),
-        ("ja-JP,ja;q=0.9", "ja", "風車コントローラ", "2024年6月10日", ("52,428,800", "50.0 MiB")),
+        (
+            "zh-Hans,zh;q=0.9",
+            "zh-hans",
+            "风机控制器",
+            "2024年6月10日 09:39 UTC",
+            ("52428800", "50.0 MiB"),
+        ),
+        (
+            "ja-JP,ja;q=0.9",
+            "ja",
+            "風車コントローラ",
+            "2024年6月10日9:39 UTC",
+            ("52,428,800", "50.0 MiB"),
+        ),
         (
             "es-ES,es;q=0.9",
             "es",
             "Controlador de turbina",
-            "10 de junio de 2024",
+            "10 de junio de 2024 a las 09:39 UTC",
             ("52\xa0428\xa0800", "50,0 MiB"),
         ),
-        ("en-US,en;q=0.9", "en", "Turbine controller", "June 10, 2024", ("52,428,800", "50.0 MiB")),
+        (
+            "en-US,en;q=0.9",
+            "en",
+            "Turbine controller",
+            "June 10, 2024, 9:39 AM UTC",
+            ("52,428,800", "50.0 MiB"),
+        ),
     ],
 )
 def test_language_from_accept_language(

@@ -57,7 +57,7 @@ def test_each_change_is_shown_as_field_old_to_new(operator_client, simulator, un
     )
     page = text_of(operator_client.get(detail_url()))
     changed_at = FirmwareSnapshot.objects.get().changed_at
-    when = f'<time datetime="{changed_at.isoformat()}" data-local-time>'
+    when = f'<time datetime="{changed_at.isoformat()}" data-zone="UTC" title="UTC (UTC+00:00)">'
     assert re.search(rf'id="last-changed">\s*{re.escape(when)}', page)
     assert lines_of(page, "history")[1:] == [
         "Name (Japanese): 風車コントローラ → 風車制御装置",
@@ -114,7 +114,7 @@ def test_after_a_restart_an_outage_serves_the_database_copy(operator_client, sim
     assert response.status_code == 200
     page = text_of(response)
     assert 'id="stale-banner"' in page
-    assert "EnOS is unreachable, showing data from 0\xa0minutes ago." in page
+    assert "EnOS is unreachable, showing data fetched just now." in page
     assert '<h1 id="firmware-name"><bdi>Turbine controller</bdi></h1>' in page
     assert '<dd class="mono" id="request-id">—</dd>' in page  # not known for a kept copy
     assert operator_client.get(detail_url(LEGACY)).status_code == 503  # never fetched

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from enos_simulator import DEMO_ORG_ID
 from firmware.page_cache import marker
+from firmware.time_zones import BROWSER_COOKIE, CHOSEN_COOKIE
 from tests.conftest import PASSWORD, text_of
 
 TURBINE = "fw-turbine-ctrl-3.2.1"
@@ -120,6 +121,20 @@ def test_each_language_gets_its_own_page(operator_client):
     assert "Turbine controller" in page_of(operator_client.get(DETAIL, HTTP_ACCEPT_LANGUAGE="en"))
     page = page_of(operator_client.get(DETAIL, HTTP_ACCEPT_LANGUAGE="ja"))
     assert '<html lang="ja">' in page and "風車コントローラ" in page
+
+
+@pytest.mark.django_db
+def test_each_time_zone_gets_its_own_page(operator_client):
+    """The page, its panels ({% cache %}) and its parts all show times in the viewer's zone."""
+    assert "June 10, 2024, 9:39 AM UTC" in page_of(operator_client.get(DETAIL))
+    operator_client.cookies[BROWSER_COOKIE] = "Asia/Tokyo"
+    tokyo = operator_client.get(DETAIL)
+    assert "firmware/firmware_detail.html" in rendered(tokyo)
+    page = page_of(tokyo)
+    assert "June 10, 2024, 6:39 PM JST" in page and "UTC</time>" not in page
+    assert 'aria-label="Time zone: Asia/Tokyo"' in page
+    operator_client.cookies[CHOSEN_COOKIE] = "UTC"
+    assert "June 10, 2024, 9:39 AM UTC" in page_of(operator_client.get(DETAIL))
 
 
 @pytest.mark.django_db

@@ -1,10 +1,14 @@
 """Each user's recently viewed firmware on the home page."""
 
+import re
+from datetime import timedelta
+
 import pytest
 from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from firmware.models import FirmwareSnapshot, RecentlyViewed
 
@@ -27,6 +31,15 @@ def test_views_are_listed_newest_first_and_deduplicated(operator_client):
     link = 'href="/orgs/demo/firmware/fw-turbine-ctrl-3.2.1/"><bdi>Turbine controller</bdi></a>'
     assert link in page
     assert '<span class="muted"><bdi>3.2.1</bdi></span>' in page
+    assert re.search(r'<time datetime="[^"]+\+00:00">just now</time>', page)
+
+
+@pytest.mark.django_db
+def test_an_older_view_says_how_long_ago(operator_client):
+    view(operator_client, "fw-unverified")
+    RecentlyViewed.objects.update(viewed_at=timezone.now() - timedelta(minutes=5))
+    page = operator_client.get(reverse("firmware:home"), HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert ">5分前</time>" in page
 
 
 @pytest.mark.django_db

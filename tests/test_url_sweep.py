@@ -17,6 +17,7 @@ EXPECTED = {
     "firmware:org_detail": (LOGIN, 404, 301),  # the org page is its firmware list now
     "firmware:firmware_list": (LOGIN, 404, 200),
     "firmware:firmware_detail": (LOGIN, 404, 200),
+    "firmware:time_zone": (200, 200, 200),  # the login page links to it too
     "firmware:healthz": (200, 200, 200),
     "favicon": (302, 302, 302),  # to the icon under static/, for anyone
     "login": (200, 200, 200),

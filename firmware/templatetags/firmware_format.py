@@ -5,12 +5,13 @@ from django import template
 from django.utils.formats import date_format, number_format
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timezone import localtime
+from django.utils.timezone import get_current_timezone_name, localtime
 from django.utils.translation import get_language
 
 from firmware.enos.types import FirmwareInfo
 from firmware.forms import FIRMWARE_ID_PATTERN
-from firmware.presentation import display_name
+from firmware.presentation import display_name, time_ago
+from firmware.time_zones import utc_offset, zone_label
 
 register = template.Library()
 
@@ -44,15 +45,28 @@ def grouped(number: int | None) -> str:
 
 @register.filter
 def local_time(moment: datetime | None) -> SafeString | str:
-    """A moment as the page shows times: in the site's time zone and the language's format, in
-    a <time> the page's script turns into the viewer's own time zone. "" for None."""
+    """A moment as every page shows one: in the viewer's time zone (firmware/time_zones.py) and
+    the active language's format, to the minute, with the zone's abbreviation; the zone's name
+    and offset in its title, the exact UTC moment in `datetime`. "" for None."""
     if moment is None:
         return ""
+    local = localtime(moment)
+    zone = get_current_timezone_name()
     return format_html(
-        '<time datetime="{}" data-local-time>{}</time>',
+        '<time datetime="{}" data-zone="{}" title="{} ({})">{} {}</time>',
         moment.astimezone(UTC).isoformat(),
-        date_format(localtime(moment), "DATETIME_FORMAT"),
+        zone,
+        zone,
+        utc_offset(local),
+        date_format(local, "DATETIME_FORMAT"),
+        zone_label(local),
     )
+
+
+@register.filter
+def age(moment: datetime | None) -> str:
+    """How long ago a moment was: "just now", "5 minutes ago". "" for None."""
+    return "" if moment is None else time_ago(moment)
 
 
 @register.filter

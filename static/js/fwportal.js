@@ -122,35 +122,41 @@
     return window.location.origin + window.location.pathname;
   }
 
-  /* ---- time[data-local-time] -------------------------------------- */
+  /* ---- The browser's time zone, for the server to show times in ---- */
+  /* The server renders every time (firmware/time_zones.py); this tells it the browser's zone,
+   * unless the viewer picked one. Cookie names as in time_zones.py. */
 
-  function makeDateFormat() {
-    var options = { dateStyle: 'medium', timeStyle: 'medium' };
+  var CHOSEN_ZONE_COOKIE = 'fwportal_time_zone';
+  var BROWSER_ZONE_COOKIE = 'fwportal_browser_time_zone';
+  var ZONE_NAME = /^[A-Za-z0-9_+\-\/]{1,64}$/;
+
+  function readCookie(name) {
+    var pairs = doc.cookie ? doc.cookie.split('; ') : [];
+    for (var i = 0; i < pairs.length; i++) {
+      var at = pairs[i].indexOf('=');
+      if (pairs[i].slice(0, at) === name) return pairs[i].slice(at + 1);
+    }
+    return null;
+  }
+
+  function browserZone() {
     try {
-      return new Intl.DateTimeFormat(root.lang || undefined, options);
+      return Intl.DateTimeFormat().resolvedOptions().timeZone || '';
     } catch (e) {
-      // Unknown or malformed language tag: use the browser's default locale.
-      return new Intl.DateTimeFormat(undefined, options);
+      return '';
     }
   }
 
-  function parseIso(value) {
-    // Django's "c" format may carry microseconds; some engines reject more
-    // than three fractional digits.
-    var date = new Date(value.replace(/(\.\d{3})\d+/, '$1'));
-    return isNaN(date.getTime()) ? null : date;
-  }
-
-  function localizeTimes(scope) {
-    var times = scope.querySelectorAll('time[data-local-time]');
-    if (!times.length || typeof Intl === 'undefined') return;
-    var format = makeDateFormat();
-    Array.prototype.forEach.call(times, function (el) {
-      var date = parseIso(el.getAttribute('datetime') || '');
-      if (!date) return;
-      el.textContent = format.format(date);
-      el.title = date.toISOString().replace(/\.000Z$/, 'Z');
-    });
+  function rememberBrowserZone() {
+    var zone = browserZone();
+    if (!ZONE_NAME.test(zone) || readCookie(CHOSEN_ZONE_COOKIE) !== null) return;
+    if (readCookie(BROWSER_ZONE_COOKIE) === zone) return;
+    doc.cookie = BROWSER_ZONE_COOKIE + '=' + zone + '; path=/; max-age=31536000; samesite=lax' +
+      (window.location.protocol === 'https:' ? '; secure' : '');
+    // Times on this page were rendered in another zone: load it again, once, to show them in
+    // the browser's (the cookie now matches, so the next load does not come back here).
+    var elsewhere = doc.querySelector('time[data-zone]:not([data-zone="' + zone + '"])');
+    if (elsewhere && readCookie(BROWSER_ZONE_COOKIE) === zone) window.location.reload();
   }
 
   /* ---- [data-checksum] local file check --------------------------- */
@@ -286,7 +292,7 @@
   });
 
   function init() {
-    localizeTimes(doc);
+    rememberBrowserZone();
   }
 
   if (doc.readyState === 'loading') doc.addEventListener('DOMContentLoaded', init);
