@@ -433,7 +433,7 @@ def test_missing_org_or_action_is_400(
 
 
 def test_other_paths_are_404(sim: Simulator) -> None:
-    resp = send(sim, "GET", "/connect-service/v2.1/ota-jobs?action=get")
+    resp = send(sim, "GET", "/connect-service/v2.1/products?action=get")
     assert resp.status == 404 and resp.json() == {"code": 404, "msg": "not found"}
 
 
