@@ -1,4 +1,5 @@
-"""A simulator of the EnOS API gateway: token service and the V2.1 firmware APIs.
+"""A simulator of the EnOS API gateway: token service, the V2.1 firmware, OTA job and device
+upgrade APIs.
 
 It follows docs/enos-api.md and serves tests, the demo and benchmarks; nothing the fwportal
 server loads imports it. Pure standard library, so benchmark scripts can run it without Django::
@@ -12,7 +13,8 @@ In tests::
 
 Modules: ``server`` (the gateway, its counters and control plane), ``faults`` (injected
 failures), ``tamper`` (a dishonest gateway's rewrites of an answer), ``wire`` (answers sent a
-byte at a time), ``expression`` (the search expression), ``fixtures`` (the default data and its
+byte at a time), ``expression`` (the search expressions), ``ota`` (tasks and device versions
+generated from the fixtures), ``fixtures`` (the default data and its
 stable ids), ``cli`` (the command line).
 """
 

@@ -1,8 +1,10 @@
-"""The Search Firmware expression: a tokenizer and a recursive-descent parser into predicates."""
+"""Search expressions: a tokenizer and a recursive-descent parser into predicates, over the
+fields (and with the operators) each search call allows (docs/enos-api.md sections 5 to 7)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 Predicate = Callable[[Mapping[str, Any]], bool]
@@ -12,10 +14,52 @@ class ExpressionError(ValueError):
     """A search expression the gateway would refuse (code 400)."""
 
 
-def parse_expression(text: str) -> list[Predicate]:
-    """The clauses of a search expression, all of which a firmware must match (none for an
-    empty one); ExpressionError when it is not understood."""
-    return _ExpressionParser(text).parse()
+@dataclass(frozen=True)
+class Field:
+    """A field a search expression may name: ``text`` takes ``=`` (and ``in`` when
+    ``in_allowed``), ``boolean`` takes ``= true|false``, ``name`` takes ``like`` over the
+    StringI18n at ``key`` (its default value only when ``default_only``)."""
+
+    kind: str
+    key: str
+    in_allowed: bool = True
+    default_only: bool = False
+
+
+def _text(key: str, *, in_allowed: bool = True) -> Field:
+    return Field("text", key, in_allowed)
+
+
+FIRMWARE_FIELDS: Mapping[str, Field] = {
+    "productKey": _text("productKey"),
+    "isVerified": Field("boolean", "isVerified"),
+    "name": Field("name", "name"),
+    "name.default": Field("name", "name", default_only=True),
+}
+JOB_FIELDS: Mapping[str, Field] = {
+    "productKey": _text("productKey"),
+    "firmwareId": _text("firmwareId"),
+    "firmwareVersion": _text("firmwareVersion"),
+    "type": _text("type", in_allowed=False),
+    "status": _text("status", in_allowed=False),
+    "name": Field("name", "name"),
+    "firmwareName": Field("name", "firmwareName"),
+}
+TASK_FIELDS: Mapping[str, Field] = {
+    name: _text(name)
+    for name in ("jobId", "deviceKey", "fromVersion", "toVersion", "status", "desc")
+}
+DEVICE_FIELDS: Mapping[str, Field] = {
+    "productKey": _text("productKey"),
+    "firmwareVersion": _text("firmwareVersion"),
+    "isUpgrading": Field("boolean", "isUpgrading"),
+}
+
+
+def parse_expression(text: str, fields: Mapping[str, Field] = FIRMWARE_FIELDS) -> list[Predicate]:
+    """The clauses of a search expression, all of which a record must match (none for an
+    empty one); ExpressionError when it is not understood or names a field outside ``fields``."""
+    return _ExpressionParser(text, fields).parse()
 
 
 def _tokenize(text: str) -> list[tuple[str, str]]:
@@ -59,8 +103,9 @@ def _read_string(text: str, i: int) -> tuple[str, int]:
 
 
 class _ExpressionParser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, fields: Mapping[str, Field]) -> None:
         self._tokens = _tokenize(text)
+        self._fields = fields
         self._pos = 0
 
     def parse(self) -> list[Predicate]:
@@ -97,29 +142,32 @@ class _ExpressionParser:
 
     def _clause(self) -> Predicate:
         name = self._next("word", "a field name")
-        if name == "productKey":
+        field = self._fields.get(name)
+        if field is None:
+            raise ExpressionError(f"unsupported field {name!r}")
+        if field.kind == "text":
             if self._peek_word() == "in":
+                if not field.in_allowed:
+                    raise ExpressionError(f"{name} takes only =")
                 self._pos += 1
-                return _product_key_in(self._string_list())
+                return _text_in(field.key, self._string_list(name))
             self._punct("=")
-            return _product_key_in([self._next("string", "a quoted productKey")])
-        if name == "isVerified":
+            return _text_in(field.key, [self._next("string", f"a quoted {name}")])
+        if field.kind == "boolean":
             self._punct("=")
             literal = self._next("word", "true or false").lower()
             if literal not in ("true", "false"):
-                raise ExpressionError(f"isVerified takes true or false, not {literal!r}")
-            return _is_verified(literal == "true")
-        if name in ("name", "name.default"):
-            self._keyword("like")
-            return _name_like(self._next("string", "a quoted pattern"), name == "name.default")
-        raise ExpressionError(f"unsupported field {name!r}")
+                raise ExpressionError(f"{name} takes true or false, not {literal!r}")
+            return _is(field.key, literal == "true")
+        self._keyword("like")
+        return _name_like(field.key, self._next("string", "a quoted pattern"), field.default_only)
 
-    def _string_list(self) -> list[str]:
+    def _string_list(self, name: str) -> list[str]:
         self._punct("(")
-        values = [self._next("string", "a quoted productKey")]
+        values = [self._next("string", f"a quoted {name}")]
         while self._peek_punct() == ",":
             self._pos += 1
-            values.append(self._next("string", "a quoted productKey"))
+            values.append(self._next("string", f"a quoted {name}"))
         self._punct(")")
         return values
 
@@ -129,20 +177,20 @@ class _ExpressionParser:
         return None
 
 
-def _product_key_in(values: Iterable[str]) -> Predicate:
+def _text_in(key: str, values: Iterable[str]) -> Predicate:
     wanted = frozenset(values)
-    return lambda fw: fw.get("productKey") in wanted
+    return lambda record: isinstance(value := record.get(key), str) and value in wanted
 
 
-def _is_verified(value: bool) -> Predicate:
-    return lambda fw: fw.get("isVerified") is value
+def _is(key: str, value: bool) -> Predicate:
+    return lambda record: record.get(key) is value
 
 
-def _name_like(pattern: str, default_only: bool) -> Predicate:
+def _name_like(key: str, pattern: str, default_only: bool) -> Predicate:
     needle = pattern.casefold()
 
-    def match(fw: Mapping[str, Any]) -> bool:
-        name = fw.get("name")
+    def match(record: Mapping[str, Any]) -> bool:
+        name = record.get(key)
         if not isinstance(name, dict):
             return False
         values = [name.get("defaultValue")]

@@ -1,4 +1,5 @@
-"""The default fixtures (fixtures.json): the demo application, its two orgs and their firmware.
+"""The default fixtures (fixtures.json): the demo application, its two orgs, their firmware, OTA
+jobs and device fleets (tasks and device versions are generated from them by ota.py).
 
 Stable firmwareIds of the default fixtures (org DEMO_ORG_ID unless noted):
 
@@ -13,6 +14,23 @@ Stable firmwareIds of the default fixtures (org DEMO_ORG_ID unless noted):
 * ``fw-unicode-name``: name with a zh_CN value only.
 * ``fw-unverified``: enableVerification true, isVerified false, thresholds present.
 * ``fw-pitch-and-yaw``: name containing `` and ``.
+
+OTA jobs (jobIds), telling where firmware stands:
+
+* ``job-bx-271-verify``, ``job-bx-271-rollout``: ``2a384c6ba0cac464ebdff5c9`` (BXwU4kMk 2.7.1)
+  verified (18 of 20 succeeded, 16 needed), then rolling out: 3,000 tasks, 2,712 succeeded,
+  41 failed, 96 upgrading, 87 published, 64 init; name in four locales, every policy set.
+* ``job-bx-400rc1-verify``: ``fw-unverified`` mid-verification that can still pass (20 tasks:
+  9 succeeded, 2 failed, 9 to report; 15 needed).
+* ``job-qw-362-verify``: ``3da5ab42e8157fdd21e7c6df`` cannot pass any more (5 tasks: 1
+  succeeded, 3 failed, 1 upgrading; 4 needed).
+* ``job-turbine-321-verify``: ``fw-turbine-ctrl-3.2.1``'s verification (new firmware, so the
+  job has no productKey; its tasks name Tb7kR2xQ). In DEMO_ORG_ID_2: ``job-turbine-330-verify``.
+* No jobs: ``fw-legacy-inverter-1.0.4`` (100 BXwU4kMk devices run 1.0.4), ``fw-no-name`` and
+  the rest.
+
+Fleets: BXwU4kMk 3,400 devices (INV-BX-00000…), Qw3rTy12 480 (CNV-QW-…), Tb7kR2xQ 60 (TRB-C-…;
+12 in DEMO_ORG_ID_2).
 """
 
 from pathlib import Path

@@ -1,7 +1,9 @@
-"""The simulated gateway: token service, the V2.1 firmware APIs and a control plane, over HTTP/1.1.
+"""The simulated gateway: token service, the V2.1 firmware, OTA job and device-upgrade APIs and a
+control plane, over HTTP/1.1.
 
 Counters: ``token_get``/``token_refresh`` count every request to those endpoints; ``business``
-counts business requests that passed token and signature checks; ``get``/``search`` count the
+counts business requests that passed token and signature checks; ``get``/``search`` (firmware),
+``get_job``/``search_jobs``/``search_tasks`` (OTA jobs) and ``search_device_upgrades`` count the
 requests those actions served (not the ones a fault replaced); ``connections`` counts accepted
 TCP connections.
 
@@ -45,7 +47,16 @@ from types import TracebackType
 from typing import Any, Self, cast
 from urllib.parse import parse_qsl, urlsplit
 
-from enos_simulator.expression import ExpressionError, parse_expression
+from enos_simulator import ota
+from enos_simulator.expression import (
+    DEVICE_FIELDS,
+    FIRMWARE_FIELDS,
+    JOB_FIELDS,
+    TASK_FIELDS,
+    ExpressionError,
+    Field,
+    parse_expression,
+)
 from enos_simulator.faults import PORTAL_PAGE, Fault, nginx_error_page
 from enos_simulator.fixtures import DEFAULT_FIXTURES
 from enos_simulator.tamper import (
@@ -61,6 +72,7 @@ from enos_simulator.wire import Pace, send_paced
 AUTH_GET_PATH = "/apim-token-service/v2.0/token/get"
 AUTH_REFRESH_PATH = "/apim-token-service/v2.0/token/refresh"
 FIRMWARE_PATH = "/connect-service/v2.1/ota-firmwares"
+JOB_PATH = "/connect-service/v2.1/ota-jobs"
 CONTROL_PREFIX = "/_simulator/"
 CONTROL_COUNTERS_PATH = CONTROL_PREFIX + "counters"
 CONTROL_RESET_PATH = CONTROL_PREFIX + "reset"
@@ -68,12 +80,17 @@ CONTROL_CONFIG_PATH = CONTROL_PREFIX + "config"
 
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 200
+MAX_CACHED_SEARCHES = 512
 COUNTER_NAMES = (
     "token_get",
     "token_refresh",
     "business",
     "get",
     "search",
+    "get_job",
+    "search_jobs",
+    "search_tasks",
+    "search_device_upgrades",
     "signature_failures",
     "expired_token",
     "connections",
@@ -143,9 +160,30 @@ def _signature(
     return hashlib.sha256(data).hexdigest()
 
 
-def _create_time(fw: Mapping[str, Any]) -> int:
-    value = fw.get("createTime")
+def _create_time(record: Mapping[str, Any]) -> int:
+    value = record.get("createTime")
     return value if is_int(value) else 0
+
+
+def _plain_copy(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A private deep copy that is plain JSON data."""
+    return cast(dict[str, Any], json.loads(json.dumps(record)))
+
+
+def _check_ids(record: Mapping[str, Any], *names: str) -> None:
+    for name in ("orgId", *names):
+        value = record.get(name)
+        if not (isinstance(value, str) and value):
+            raise ValueError(f"the record needs a non-empty string {name}")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Search:
+    """A search call: its counter, the fields its expression may name, and its records."""
+
+    counter: str
+    fields: Mapping[str, Field]
+    records: Callable[[str], Sequence[Mapping[str, Any]]]  # an org's records, in result order
 
 
 class Simulator:
@@ -165,6 +203,15 @@ class Simulator:
         self._lock = threading.Lock()
         self._apps: dict[str, _App] = {}
         self._firmware: dict[tuple[str, str], dict[str, Any]] = {}
+        self._jobs: dict[tuple[str, str], dict[str, Any]] = {}
+        # Per org, in search order; replaced (never changed in place), so a search can read the
+        # list it took under the lock after letting go of it.
+        self._tasks: dict[str, tuple[dict[str, Any], ...]] = {}
+        self._devices: dict[str, tuple[dict[str, Any], ...]] = {}
+        # What a search found, by (counter, org, expression): a count of a 3,000-task job by
+        # status then costs a lookup; any change to the records empties it.
+        self._found: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        self._generation = 0
         self._tokens: dict[str, _Token] = {}
         self._current_token: dict[str, str] = {}
         self._seen_encryptions: set[tuple[str, str]] = set()
@@ -189,6 +236,11 @@ class Simulator:
             self.add_app(app["appKey"], app["appSecret"], app["orgIds"])
         for info in data.get("firmware", []):
             self.add_firmware(info)
+        for job in data.get("jobs", []):
+            self.add_job(job)
+        tasks, devices = ota.generate(data)
+        self.add_tasks(tasks)
+        self.add_device_firmware(devices)
 
     def add_app(self, app_key: str, app_secret: str, org_ids: Iterable[str]) -> None:
         """Register (or replace) an application's credentials and the orgs it may read."""
@@ -202,9 +254,46 @@ class Simulator:
             isinstance(org_id, str) and org_id and isinstance(firmware_id, str) and firmware_id
         ):
             raise ValueError("a FirmwareInfo needs non-empty string orgId and firmwareId")
-        record = json.loads(json.dumps(info))  # a private deep copy that is plain JSON data
+        record = _plain_copy(info)
         with self._lock:
             self._firmware[(org_id, firmware_id)] = record
+            self._records_changed()
+
+    def _records_changed(self) -> None:
+        """Under the lock: forget what searches found before."""
+        self._found.clear()
+        self._generation += 1
+
+    def add_job(self, info: Mapping[str, Any]) -> None:
+        """Add (or replace) a JobInfo; it needs string ``orgId`` and ``jobId``."""
+        _check_ids(info, "jobId")
+        record = _plain_copy(info)
+        with self._lock:
+            self._jobs[(record["orgId"], record["jobId"])] = record
+            self._records_changed()
+
+    def add_tasks(self, tasks: Iterable[Mapping[str, Any]]) -> None:
+        """Add TaskInfo records (each with a string ``orgId`` and ``taskId``); a search returns
+        them newest ``updateTime`` first."""
+        records = [_plain_copy(task) for task in tasks]
+        for record in records:
+            _check_ids(record, "taskId")
+        with self._lock:
+            for org_id in {record["orgId"] for record in records}:
+                mine = [r for r in records if r["orgId"] == org_id]
+                self._tasks[org_id] = tuple(ota.newest_first([*self._tasks.get(org_id, ()), *mine]))
+            self._records_changed()
+
+    def add_device_firmware(self, devices: Iterable[Mapping[str, Any]]) -> None:
+        """Add DeviceFirmware records (each with a string ``orgId``), returned in this order."""
+        records = [_plain_copy(device) for device in devices]
+        for record in records:
+            _check_ids(record)
+        with self._lock:
+            for org_id in {record["orgId"] for record in records}:
+                mine = [r for r in records if r["orgId"] == org_id]
+                self._devices[org_id] = (*self._devices.get(org_id, ()), *mine)
+            self._records_changed()
 
     @property
     def fault(self) -> Fault | None:
@@ -367,8 +456,8 @@ class Simulator:
         location = self.url + path + ("?" + query if query else "")  # a redirect fault's target
         if method == "POST" and path in (AUTH_GET_PATH, AUTH_REFRESH_PATH):
             return self._token(body, refresh=path == AUTH_REFRESH_PATH, location=location)
-        if path == FIRMWARE_PATH:
-            return self._business(method, query, headers, body, location)
+        if path in (FIRMWARE_PATH, JOB_PATH):
+            return self._business(method, path, query, headers, body, location)
         if path.startswith(CONTROL_PREFIX):
             return self._control(method, path, body)
         return _json_reply(404, {"code": 404, "msg": "not found"})
@@ -454,7 +543,7 @@ class Simulator:
         return token
 
     def _business(
-        self, method: str, query: str, headers: Message, body: bytes, location: str
+        self, method: str, path: str, query: str, headers: Message, body: bytes, location: str
     ) -> _Reply:
         with self._lock:
             latency = self._latency
@@ -481,7 +570,7 @@ class Simulator:
                 return _envelope(401, 1003, "signature not valid")
             self._counters["business"] += 1
             strike = self._strike_fault("business")
-        answer = functools.partial(self._firmware_action, method, params, app, body)
+        answer = functools.partial(self._action, method, path, params, app, body)
         if strike is None:
             return answer()
         return self._faulty_reply(*strike, answer, token=False, location=location)
@@ -515,8 +604,13 @@ class Simulator:
             time.sleep(fault.delay)
         return _altered(fault, kind, answer(), location)
 
-    def _firmware_action(
-        self, method: str, params: Sequence[tuple[str, str]], app: _App, body: bytes
+    def _action(
+        self,
+        method: str,
+        path: str,
+        params: Sequence[tuple[str, str]],
+        app: _App,
+        body: bytes,
     ) -> _Reply:
         args: dict[str, str] = {}
         for name, value in params:
@@ -526,11 +620,24 @@ class Simulator:
             return _envelope(400, 400, "orgId and action are required")
         if org_id not in app.org_ids:
             return _envelope(200, 403, "no permission for this organization")
-        if action == "get" and method == "GET":
+        if method == "GET" and (path, action) == (FIRMWARE_PATH, "get"):
             return self._get_firmware(org_id, args.get("firmwareId"))
-        if action == "search" and method == "POST":
-            return self._search_firmware(org_id, body)
-        return _envelope(400, 400, f"unsupported action {action!r} for {method}")
+        if method == "GET" and (path, action) == (JOB_PATH, "get"):
+            return self._get_job(org_id, args.get("jobId"))
+        search = self._searches().get((path, action)) if method == "POST" else None
+        if search is not None:
+            return self._search(search, org_id, body)
+        return _envelope(400, 400, f"unsupported action {action!r} for {method} {path}")
+
+    def _searches(self) -> dict[tuple[str, str], _Search]:
+        return {
+            (FIRMWARE_PATH, "search"): _Search("search", FIRMWARE_FIELDS, self._firmware_of),
+            (FIRMWARE_PATH, "searchDeviceUpgrade"): _Search(
+                "search_device_upgrades", DEVICE_FIELDS, self._devices_of
+            ),
+            (JOB_PATH, "search"): _Search("search_jobs", JOB_FIELDS, self._jobs_of),
+            (JOB_PATH, "searchTask"): _Search("search_tasks", TASK_FIELDS, self._tasks_of),
+        }
 
     def _get_firmware(self, org_id: str, firmware_id: str | None) -> _Reply:
         with self._lock:
@@ -542,9 +649,37 @@ class Simulator:
             return _envelope(200, 24404, "Firmware not found", data=None)
         return _envelope(200, 0, "OK", data=info)
 
-    def _search_firmware(self, org_id: str, body: bytes) -> _Reply:
+    def _get_job(self, org_id: str, job_id: str | None) -> _Reply:
         with self._lock:
-            self._counters["search"] += 1
+            self._counters["get_job"] += 1
+            info = self._jobs.get((org_id, job_id)) if job_id else None
+        if not job_id:
+            return _envelope(400, 400, "jobId is required")
+        if info is None:
+            return _envelope(200, 24404, "Job not found", data=None)
+        return _envelope(200, 0, "OK", data=info)
+
+    # Under the lock: an org's records of each search, in the order the search returns them.
+
+    def _firmware_of(self, org_id: str) -> list[dict[str, Any]]:
+        found = [info for (org, _), info in self._firmware.items() if org == org_id]
+        found.sort(key=lambda info: (_create_time(info), info["firmwareId"]), reverse=True)
+        return found
+
+    def _jobs_of(self, org_id: str) -> list[dict[str, Any]]:
+        found = [job for (org, _), job in self._jobs.items() if org == org_id]
+        found.sort(key=lambda job: (_create_time(job), job["jobId"]), reverse=True)
+        return found
+
+    def _tasks_of(self, org_id: str) -> Sequence[dict[str, Any]]:
+        return self._tasks.get(org_id, ())
+
+    def _devices_of(self, org_id: str) -> Sequence[dict[str, Any]]:
+        return self._devices.get(org_id, ())
+
+    def _search(self, search: _Search, org_id: str, body: bytes) -> _Reply:
+        with self._lock:
+            self._counters[search.counter] += 1
         try:
             request = json.loads(body) if body.strip() else {}
         except ValueError:
@@ -568,16 +703,23 @@ class Simulator:
                 200, 400, f"pageNo must be >= 1 and pageSize within 1..{MAX_PAGE_SIZE}"
             )
         try:
-            clauses = parse_expression(expression or "")
+            clauses = parse_expression(expression or "", search.fields)
         except ExpressionError as exc:
             return _envelope(200, 400, f"invalid expression: {exc}")
+        key = (search.counter, org_id, expression or "")
         with self._lock:
-            found = [
-                info
-                for (info_org, _), info in self._firmware.items()
-                if info_org == org_id and all(clause(info) for clause in clauses)
-            ]
-        found.sort(key=lambda info: (_create_time(info), info["firmwareId"]), reverse=True)
+            found = self._found.get(key)
+            records = search.records(org_id) if found is None else ()
+            generation = self._generation
+        if found is None:
+            found = list(records)
+            for clause in clauses:
+                found = [record for record in found if clause(record)]
+            with self._lock:
+                if len(self._found) >= MAX_CACHED_SEARCHES:
+                    self._found.clear()
+                if generation == self._generation:  # no record changed meanwhile
+                    self._found[key] = found
         start = (page_no - 1) * page_size
         page = {"pageNo": page_no, "pageSize": page_size, "totalSize": len(found)}
         return _envelope(200, 0, "OK", data=found[start : start + page_size], pagination=page)

@@ -2,10 +2,7 @@
 
 from dataclasses import dataclass
 
-
-def quote(value: str) -> str:
-    """A single-quoted EnOS string literal: backslash escapes a quote or a backslash."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+from firmware.enos.expression import quote
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ from tests.demo_fixtures import FIXTURES, names_of
 TOKEN_GET = "/apim-token-service/v2.0/token/get"
 TOKEN_REFRESH = "/apim-token-service/v2.0/token/refresh"
 FIRMWARE = "/connect-service/v2.1/ota-firmwares"
+JOBS = "/connect-service/v2.1/ota-jobs"
 DEMO_FILE = b"fwportal demo firmware\n"
 TURBINE = "fw-turbine-ctrl-3.2.1"
 
@@ -132,20 +133,27 @@ def call(
     secret: str = DEMO_APP_SECRET,
     signed_body: bytes | None = None,
     conn: http.client.HTTPConnection | None = None,
+    resource: str = FIRMWARE,
 ) -> Resp:
-    path, headers = signed(token, params, body if signed_body is None else signed_body, secret)
+    path, headers = signed(
+        token, params, body if signed_body is None else signed_body, secret, resource
+    )
     if method == "POST":
         headers["Content-Type"] = "application/json"
     return send(sim, method, path, body if method == "POST" else None, headers, conn)
 
 
 def signed(
-    token: str, params: list[tuple[str, str]], body: bytes = b"", secret: str = DEMO_APP_SECRET
+    token: str,
+    params: list[tuple[str, str]],
+    body: bytes = b"",
+    secret: str = DEMO_APP_SECRET,
+    resource: str = FIRMWARE,
 ) -> tuple[str, dict[str, str]]:
     """The path and auth headers of a business call."""
     ts = str(now_ms())
     signature = sha256_hex(sign_data(token, params, body, ts, secret))
-    path = FIRMWARE + "?" + urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
+    path = resource + "?" + urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
     return path, {"apim-accesstoken": token, "apim-signature": signature, "apim-timestamp": ts}
 
 
@@ -433,7 +441,7 @@ def test_missing_org_or_action_is_400(
 
 
 def test_other_paths_are_404(sim: Simulator) -> None:
-    resp = send(sim, "GET", "/connect-service/v2.1/ota-jobs?action=get")
+    resp = send(sim, "GET", "/connect-service/v2.1/products?action=get")
     assert resp.status == 404 and resp.json() == {"code": 404, "msg": "not found"}
 
 
@@ -1197,6 +1205,158 @@ def test_control_config_rejects_a_body_that_is_not_json(sim: Simulator) -> None:
 def test_control_wrong_method_or_path(sim: Simulator, method: str, path: str, status: int) -> None:
     assert control(sim, method, path).status == status
     assert sim.counters["business"] == 0
+
+
+# ---- OTA jobs, tasks and device versions ------------------------------------------------------
+
+
+def ota_search(
+    sim: Simulator, token: str, action: str, request: Any = None, org_id: str = DEMO_ORG_ID
+) -> Any:
+    resource = FIRMWARE if action == "searchDeviceUpgrade" else JOBS
+    raw = b"" if request is None else json.dumps(request).encode()
+    params = [("action", action), ("orgId", org_id)]
+    resp = call(sim, token, "POST", params, raw, resource=resource)
+    assert resp.status == 200
+    return resp.json()
+
+
+def get_job(sim: Simulator, token: str, job_id: str, **kwargs: Any) -> Resp:
+    params = [("action", "get"), ("orgId", DEMO_ORG_ID), ("jobId", job_id)]
+    return call(sim, token, "GET", params, resource=JOBS, **kwargs)
+
+
+def test_signed_get_job_returns_the_job(sim: Simulator, token: str) -> None:
+    reply = get_job(sim, token, "job-bx-271-rollout").json()
+    assert reply["code"] == 0 and reply["data"]["firmwareId"] == "2a384c6ba0cac464ebdff5c9"
+    assert "tasks" not in reply["data"] and "statuses" not in reply["data"]
+    assert (sim.counters["business"], sim.counters["get_job"]) == (1, 1)
+
+
+def test_job_calls_check_the_signature(sim: Simulator, token: str) -> None:
+    assert get_job(sim, token, "job-bx-271-rollout", secret="wrong").json()["code"] == 1003
+    params = [("action", "searchTask"), ("orgId", DEMO_ORG_ID)]
+    resp = call(sim, token, "POST", params, b"{}", signed_body=b"{ }", resource=JOBS)
+    assert resp.json()["code"] == 1003
+    assert sim.counters["signature_failures"] == 2 and sim.counters["business"] == 0
+
+
+def test_unknown_job_is_24404(sim: Simulator, token: str) -> None:
+    reply = get_job(sim, token, "job-nobody-made").json()
+    assert (reply["code"], reply["msg"], reply["data"]) == (24404, "Job not found", None)
+
+
+@pytest.mark.parametrize(
+    ("action", "expression", "total"),
+    [
+        ("search", "firmwareId = '2a384c6ba0cac464ebdff5c9'", 2),
+        ("search", "productKey in ('BXwU4kMk', 'Qw3rTy12') and type = 'verify'", 3),
+        ("search", "firmwareVersion in ('2.7.1') and status = 'started'", 1),
+        ("search", "name like '一斉'", 0),  # like looks at default, zh_CN and en_US only
+        ("search", "firmwareName like '振动'", 2),
+        ("searchTask", "jobId = 'job-bx-271-rollout'", 3000),
+        ("searchTask", "jobId = 'job-bx-271-rollout' and status in ('failed', 'init')", 105),
+        ("searchTask", "toVersion = '4.0.0-rc1' and fromVersion = '2.3.3'", 2),
+        ("searchTask", "deviceKey in ('INV-BX-00000') and jobId = 'job-bx-271-verify'", 1),
+        ("searchTask", "desc = 'Not enough free flash space' and status = 'succeeded'", 0),
+        ("searchDeviceUpgrade", "productKey = 'BXwU4kMk' and firmwareVersion = '1.0.4'", 100),
+        ("searchDeviceUpgrade", "productKey = 'Qw3rTy12' and isUpgrading = true", 1),
+    ],
+)
+def test_ota_search_expressions(
+    sim: Simulator, token: str, action: str, expression: str, total: int
+) -> None:
+    reply = ota_search(
+        sim, token, action, {"expression": expression, "pagination": {"pageSize": 1}}
+    )
+    assert reply["code"] == 0, reply
+    assert reply["pagination"] == {"pageNo": 1, "pageSize": 1, "totalSize": total}
+    assert len(reply["data"]) == min(total, 1)
+
+
+@pytest.mark.parametrize(
+    ("action", "expression"),
+    [
+        ("search", "status in ('started')"),  # type and status take = only
+        ("search", "isVerified = true"),
+        ("searchTask", "progress = '100'"),
+        ("searchTask", "jobId like 'job'"),
+        ("searchDeviceUpgrade", "isUpgrading = 'yes'"),
+        ("searchDeviceUpgrade", "deviceKey = 'INV-BX-00000'"),
+    ],
+)
+def test_ota_searches_refuse_fields_and_operators_the_contract_does_not_list(
+    sim: Simulator, token: str, action: str, expression: str
+) -> None:
+    assert ota_search(sim, token, action, {"expression": expression})["code"] == 400
+
+
+def test_ota_searches_page_newest_first_with_the_default_page_size(
+    sim: Simulator, token: str
+) -> None:
+    jobs = ota_search(sim, token, "search")
+    times = [job["createTime"] for job in jobs["data"]]
+    assert times == sorted(times, reverse=True) and jobs["pagination"]["pageSize"] == 10
+    request = {"expression": "jobId = 'job-bx-271-rollout'", "pagination": {"pageSize": 200}}
+    seen, updated = [], []
+    for page_no in range(1, 16):
+        request["pagination"]["pageNo"] = page_no
+        page = ota_search(sim, token, "searchTask", request)["data"]
+        seen += [task["taskId"] for task in page]
+        updated += [task["updateTime"] for task in page]
+    assert len(set(seen)) == 3000 and updated == sorted(updated, reverse=True)
+    request["pagination"]["pageNo"] = 16
+    assert ota_search(sim, token, "searchTask", request)["data"] == []
+
+
+def test_generated_tasks_are_the_same_in_every_simulator(sim: Simulator, token: str) -> None:
+    request = {"expression": "jobId = 'job-bx-271-rollout'", "pagination": {"pageSize": 200}}
+    first = ota_search(sim, token, "searchTask", request)["data"]
+    with Simulator(port=0) as other:
+        again = ota_search(other, get_token(other), "searchTask", request)["data"]
+    assert first == again
+    failed = [task for task in first if task["status"] == "failed"]
+    assert failed and all(task["progress"] < 0 and task["desc"] for task in failed)
+
+
+def test_a_page_of_200_tasks_and_a_count_are_quick(sim: Simulator, token: str) -> None:
+    page = {"expression": "jobId = 'job-bx-271-rollout'", "pagination": {"pageSize": 200}}
+    count = {
+        "expression": "jobId = 'job-bx-271-rollout' and status = 'failed'",
+        "pagination": {"pageSize": 1},
+    }
+    timings = []
+    for request in (page, count) * 5:
+        started = time.perf_counter()
+        ota_search(sim, token, "searchTask", request)
+        timings.append(time.perf_counter() - started)
+    assert sorted(timings)[len(timings) // 2] < 0.05
+
+
+def test_ota_faults_use_the_business_scope(sim: Simulator, token: str) -> None:
+    sim.fault = Fault("error_code", code=50000)
+    assert get_job(sim, token, "job-bx-271-rollout").json()["code"] == 50000
+    assert ota_search(sim, token, "searchDeviceUpgrade")["code"] == 50000
+    assert (sim.counters["faults"], sim.counters["get_job"]) == (2, 0)
+    sim.fault = Fault("huge_description", size=10)
+    tasks = ota_search(sim, token, "searchTask", {"pagination": {"pageSize": 3}})["data"]
+    assert [len(task["desc"]) for task in tasks] == [10, 10, 10]
+
+
+def test_ota_calls_need_the_right_method(sim: Simulator, token: str) -> None:
+    params = [("action", "searchTask"), ("orgId", DEMO_ORG_ID)]
+    assert call(sim, token, "GET", params, resource=JOBS).json()["code"] == 400
+
+
+def test_added_records_are_searched_at_once(sim: Simulator, token: str) -> None:
+    request = {"expression": "jobId = 'job-new'", "pagination": {"pageSize": 1}}
+    assert ota_search(sim, token, "searchTask", request)["pagination"]["totalSize"] == 0
+    sim.add_job({"orgId": DEMO_ORG_ID, "jobId": "job-new", "createTime": 1})
+    sim.add_tasks([{"orgId": DEMO_ORG_ID, "taskId": "t", "jobId": "job-new"}])
+    assert ota_search(sim, token, "searchTask", request)["pagination"]["totalSize"] == 1
+    assert get_job(sim, token, "job-new").json()["data"]["jobId"] == "job-new"
+    with pytest.raises(ValueError, match="taskId"):
+        sim.add_tasks([{"orgId": DEMO_ORG_ID}])
 
 
 # ---- server lifecycle -----------------------------------------------------------------------

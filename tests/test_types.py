@@ -3,11 +3,16 @@ import pytest
 from firmware.enos.errors import BadResponse
 from firmware.enos.types import (
     DESCRIPTION_CAP,
+    MAX_POLICY_ENTRIES,
     MAX_TAGS,
     MAX_TRANSLATIONS,
     TEXT_CAP,
+    DeviceFirmware,
     FirmwareInfo,
     I18nString,
+    JobInfo,
+    Policy,
+    TaskInfo,
 )
 from firmware.languages import enos_locale, locale_name, name_in
 
@@ -139,3 +144,72 @@ def test_sizes_are_capped_and_a_long_description_says_it_was_cut():
 def test_a_record_without_an_id_is_a_bad_response(data):
     with pytest.raises(BadResponse):
         FirmwareInfo.from_api(data)
+
+
+JOB = {"jobId": "job-1", "orgId": "o1", "type": "VERIFY", "createTime": 1709510400000}
+TASK = {"taskId": "t-1", "jobId": "job-1", "status": "failed", "progress": -1, "desc": "offline"}
+
+
+def test_a_job_reads_its_names_times_and_policies():
+    job = JobInfo.from_api(
+        {
+            **JOB,
+            "name": {"defaultValue": "Rollout", "i18nValue": {"zh_CN": "升级"}},
+            "upgradeScope": {"type": "device", "obj": ["d1", "d2"]},
+            "retryPolicy": None,
+            "schedulePolicy": "immediate",
+            "upgradeTimeout": "3600",
+        }
+    )
+    assert job.type == "verify" and job.created_at.tzinfo is not None
+    assert job.name.for_locale("zh_CN") == "升级"
+    assert job.upgrade_scope.entries == (("type", "device"), ("obj[0]", "d1"), ("obj[1]", "d2"))
+    assert not job.retry_policy and job.schedule_policy.get("") == "immediate"
+    assert job.upgrade_timeout == 3600
+
+
+def test_a_policy_is_bounded_in_entries_depth_and_text():
+    wide = Policy.from_api({f"k{i}": "x" * 5000 for i in range(MAX_POLICY_ENTRIES + 5)})
+    assert len(wide.entries) == MAX_POLICY_ENTRIES and wide.truncated
+    assert {len(text) for _key, text in wide.entries} == {TEXT_CAP}
+    deep: dict = {"leaf": 1}
+    for _ in range(20):
+        deep = {"k": deep}
+    assert Policy.from_api(deep) == Policy((), truncated=True)
+    assert Policy.from_api({"a\x00": "b\x07"}).entries == (("a", "b"),)
+
+
+@pytest.mark.parametrize(
+    ("what", "record", "field", "value"),
+    [
+        (JobInfo, JOB, "jobId", ""),
+        (JobInfo, JOB, "upgradeTimeout", "soon"),
+        (JobInfo, JOB, "maximumConcurrency", -1),
+        (JobInfo, JOB, "enableUpgradeRequest", "perhaps"),
+        (JobInfo, JOB, "createTime", 10**30),
+        (JobInfo, JOB, "name", ["x"]),
+        (TaskInfo, TASK, "taskId", None),
+        (TaskInfo, TASK, "progress", 101),
+        (TaskInfo, TASK, "progress", "half"),
+        (TaskInfo, TASK, "updateTime", -1),
+        (TaskInfo, TASK, "status", {"s": 1}),
+        (DeviceFirmware, {"deviceKey": "d"}, "deviceKey", ""),
+        (DeviceFirmware, {"deviceKey": "d"}, "isUpgrading", "maybe"),
+    ],
+)
+def test_a_job_task_or_device_value_that_makes_no_sense_names_the_field(what, record, field, value):
+    with pytest.raises(BadResponse, match=f"{what.__name__} field {field}"):
+        what.from_api({**record, field: value})
+
+
+def test_a_failed_task_keeps_its_negative_progress_and_reason():
+    task = TaskInfo.from_api({**TASK, "progress": "-3", "desc": "r" * (DESCRIPTION_CAP + 1)})
+    assert task.progress == -3 and task.failed and task.percent_done is None
+    assert task.description_truncated and len(task.description) == DESCRIPTION_CAP
+    upgrading = TaskInfo.from_api({**TASK, "status": "UPGRADING", "progress": 40})
+    assert (upgrading.status, upgrading.failed, upgrading.percent_done) == ("upgrading", False, 40)
+
+
+def test_a_device_row_tolerates_missing_and_extra_fields():
+    device = DeviceFirmware.from_api({"deviceKey": "d", "isUpgrading": "true", "future": [1]})
+    assert device.is_upgrading is True and device.firmware_version is None

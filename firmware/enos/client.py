@@ -3,8 +3,9 @@
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from firmware.enos import bulkhead
 from firmware.enos.auth import EnosAuth, TokenCache, TokenProvider
@@ -17,13 +18,23 @@ from firmware.enos.errors import (
     RateLimited,
     UpstreamError,
 )
+from firmware.enos.expression import all_of, equals
 from firmware.enos.transport import Call, Limits, exchange
-from firmware.enos.types import COUNT_RANGE, FirmwareInfo, Page, bounded_int
+from firmware.enos.types import (
+    COUNT_RANGE,
+    DeviceFirmware,
+    FirmwareInfo,
+    JobInfo,
+    Page,
+    TaskInfo,
+    bounded_int,
+)
 
 logger = logging.getLogger(__name__)
 
 FIRMWARE_PATH = "/connect-service/v2.1/ota-firmwares"
-FIRMWARE_NOT_FOUND = 24404
+JOB_PATH = "/connect-service/v2.1/ota-jobs"
+NOT_FOUND = 24404  # no such firmware, or no such job
 MAX_PAGE_SIZE = 200  # the most a search returns in one page
 TOKEN_EXPIRED = 1203
 # Token-service codes that mean the org's credentials (or our signature with them) are wrong.
@@ -52,6 +63,17 @@ class ClientSettings:
     failure_seconds: float = 5  # a failed call is the answer for this long, to all who ask
 
 
+Item = TypeVar("Item")
+
+
+def _search_body(expression: str | None, page: int, page_size: int) -> dict[str, Any]:
+    """What every search posts; no expression key when nothing is filtered."""
+    body: dict[str, Any] = {"pagination": {"pageNo": page, "pageSize": page_size}}
+    if expression:
+        body["expression"] = expression
+    return body
+
+
 class _TokenExpired(Exception):
     """A business call was answered with 1203; the caller renews the token and retries once."""
 
@@ -63,7 +85,7 @@ EXPIRE_RANGE = (-(10**40), 10**40)  # any whole number EnOS may send; clamped ab
 
 
 def _error_for(code: int | None, message: str, request_id: str | None) -> EnosError:
-    if code == FIRMWARE_NOT_FOUND:
+    if code == NOT_FOUND:
         return NotFound(message, code=code, request_id=request_id)
     if code in CREDENTIALS_CODES:
         return CredentialsRejected(message, code=code, request_id=request_id)
@@ -71,7 +93,8 @@ def _error_for(code: int | None, message: str, request_id: str | None) -> EnosEr
 
 
 class EnosClient:
-    """Calls one org's EnOS APIs: token service, Get Firmware File, Search Firmware File."""
+    """Calls one org's EnOS APIs: token service, firmware files, OTA jobs and their tasks, and
+    the firmware versions devices run (docs/enos-api.md sections 2 to 7)."""
 
     def __init__(self, credentials: OrgCredentials, *, cache: TokenCache, settings: ClientSettings):
         self.credentials = credentials
@@ -110,12 +133,96 @@ class EnosClient:
             )
         return firmware
 
-    def search_firmware(self, *, expression: str | None, page: int, page_size: int) -> Page:
-        query = {"action": "search", "orgId": self.credentials.org_id}
-        body: dict[str, Any] = {"pagination": {"pageNo": page, "pageSize": page_size}}
-        if expression:
-            body["expression"] = expression
-        envelope = self._call(Call("POST", FIRMWARE_PATH, "search", query, body))
+    def search_firmware(
+        self, *, expression: str | None, page: int, page_size: int
+    ) -> Page[FirmwareInfo]:
+        body = _search_body(expression, page, page_size)
+        call = Call("POST", FIRMWARE_PATH, "search", self._query("search"), body)
+        return self._page(call, FirmwareInfo.from_api, page, page_size)
+
+    def search_jobs(
+        self, *, expression: str | None = None, page: int = 1, page_size: int = 50
+    ) -> Page[JobInfo]:
+        """Search OTA Job: newest first; `expression` over productKey, firmwareId,
+        firmwareVersion (`=`, `in`), type, status (`=`), name and firmwareName (`like`)."""
+        body = _search_body(expression, page, page_size)
+        call = Call("POST", JOB_PATH, "search_jobs", self._query("search"), body)
+        return self._page(call, JobInfo.from_api, page, page_size)
+
+    def get_job(self, job_id: str) -> JobInfo:
+        """Get OTA Job; NotFound (24404) when the org has no such job."""
+        query = {**self._query("get"), "jobId": job_id}
+        call = Call("GET", JOB_PATH, "get_job", query, subject=job_id, subject_kind="job")
+        envelope = self._call(call)
+        request_id = envelope.get("requestId")
+        job = JobInfo.from_api(envelope.get("data"), request_id=request_id)
+        if job.job_id != job_id:
+            raise BadResponse("JobInfo field jobId names another job", request_id=request_id)
+        return job
+
+    def search_tasks(
+        self,
+        job_id: str,
+        *,
+        expression: str | None = None,
+        page: int = 1,
+        page_size: int = 50,
+    ) -> Page[TaskInfo]:
+        """Search OTA Task within one job; `expression` narrows it further over deviceKey,
+        fromVersion, toVersion, status and desc (`=`, `in`)."""
+        body = _search_body(all_of(equals("jobId", job_id), expression), page, page_size)
+        call = Call(
+            "POST",
+            JOB_PATH,
+            "search_tasks",
+            self._query("searchTask"),
+            body,
+            subject=job_id,
+            subject_kind="job",
+        )
+        return self._page(call, TaskInfo.from_api, page, page_size)
+
+    def search_device_upgrades(
+        self, *, expression: str | None = None, page: int = 1, page_size: int = 50
+    ) -> Page[DeviceFirmware]:
+        """Search Device Upgrade: the version each device runs; `expression` over productKey,
+        firmwareVersion (`=`, `in`) and isUpgrading (`=`)."""
+        body = _search_body(expression, page, page_size)
+        call = Call(
+            "POST",
+            FIRMWARE_PATH,
+            "search_device_upgrades",
+            self._query("searchDeviceUpgrade"),
+            body,
+        )
+        return self._page(call, DeviceFirmware.from_api, page, page_size)
+
+    def count_tasks(self, job_id: str, *, status: str | None = None) -> int:
+        """How many of a job's tasks are in `status` (all of them when None): one call, the
+        totalSize of a search with page size 1."""
+        expression = equals("status", status) if status is not None else None
+        return self.search_tasks(job_id, expression=expression, page=1, page_size=1).total_size
+
+    def count_devices(
+        self, *, product_key: str, firmware_version: str, upgrading: bool | None = None
+    ) -> int:
+        """How many devices of a product run a version (only those upgrading now, or not, when
+        `upgrading` says so): one call, the totalSize of a search with page size 1."""
+        expression = all_of(
+            equals("productKey", product_key),
+            equals("firmwareVersion", firmware_version),
+            equals("isUpgrading", upgrading) if upgrading is not None else None,
+        )
+        return self.search_device_upgrades(expression=expression, page=1, page_size=1).total_size
+
+    def _query(self, action: str) -> dict[str, str]:
+        return {"action": action, "orgId": self.credentials.org_id}
+
+    def _page(
+        self, call: Call, parse: Callable[..., Item], page: int, page_size: int
+    ) -> Page[Item]:
+        """A signed search: its items parsed by `parse`, and the whole result's totalSize."""
+        envelope = self._call(call)
         request_id = envelope.get("requestId")
         data = envelope.get("data")
         pagination = envelope.get("pagination")
@@ -128,7 +235,7 @@ class EnosClient:
             request_id,
         )
         return Page(
-            items=[FirmwareInfo.from_api(item, request_id=request_id) for item in data],
+            items=[parse(item, request_id=request_id) for item in data],
             page_no=page,
             page_size=page_size,
             total_size=total,
@@ -205,10 +312,10 @@ class EnosClient:
             raise
         finally:
             logger.info(
-                "enos %s org=%s firmware=%s http=%s code=%s request_id=%s outcome=%s "
-                "duration_ms=%d",
+                "enos %s org=%s %s=%s http=%s code=%s request_id=%s outcome=%s duration_ms=%d",
                 call.operation,
                 self.credentials.label,
+                call.subject_kind,
                 call.subject if call.subject is not None else "-",
                 status if status is not None else "-",
                 envelope.get("code", "-"),

@@ -56,7 +56,7 @@ class Limits:
 @dataclass(frozen=True)
 class Call:
     """One request to the gateway: what is sent, and the operation name and subject (a firmware
-    id) that its log line carries."""
+    or job id, as `subject_kind` says) that its log line carries."""
 
     method: str
     path: str
@@ -64,6 +64,7 @@ class Call:
     query: Mapping[str, str] = field(default_factory=dict)
     body: Mapping[str, Any] | None = field(default=None, repr=False)  # may hold a token
     subject: str | None = None
+    subject_kind: str = "firmware"
 
     def body_bytes(self) -> bytes | None:
         """The JSON body exactly as sent and signed."""

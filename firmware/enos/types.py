@@ -1,13 +1,13 @@
-"""FirmwareInfo and friends, parsed from EnOS JSON: any field may be missing or null (None), but a
-value that is there must make sense, or the answer is a BadResponse naming the field. Every text
-is cleaned of what no page or database can hold and capped in size, so one answer cannot bloat a
-worker."""
+"""FirmwareInfo, JobInfo, TaskInfo, DeviceFirmware and friends, parsed from EnOS JSON: any field
+may be missing or null (None), but a value that is there must make sense, or the answer is a
+BadResponse naming the field. Every text is cleaned of what no page or database can hold and
+capped in size, so one answer cannot bloat a worker."""
 
 import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from firmware.enos.errors import BadResponse
 
@@ -19,6 +19,10 @@ MAX_TAGS = 200
 FILE_SIZE_RANGE = (0, 1024**5 - 1)  # a pebibyte or more is no firmware file
 COUNT_RANGE = (0, 2**31 - 1)  # EnOS keeps counts and thresholds in 32-bit integers
 MILLIS_RANGE = (0, 253402300799999)  # up to the end of year 9999
+PROGRESS_RANGE = (-(2**31), 100)  # percent; EnOS marks a failed task with a negative number
+SECONDS_RANGE = (0, 2**63 - 1)  # a Java long
+MAX_POLICY_ENTRIES = 100
+MAX_POLICY_DEPTH = 6
 LOCALE_PATTERN = re.compile(r"[A-Za-z]{2,8}([_-][A-Za-z0-9]{1,8}){0,3}")
 # NUL (PostgreSQL refuses it in text) and the other C0 controls but tab and newlines.
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -97,6 +101,9 @@ class Fields:
             default=names.text("defaultValue") or None,
             translations=_text_map(translations or {}, MAX_TRANSLATIONS, names, "i18nValue"),
         )
+
+    def policy(self, name: str) -> "Policy":
+        return Policy.from_api(self.data.get(name))
 
     def text_map(self, name: str, limit: int) -> dict[str, str]:
         value = self.data.get(name)
@@ -222,10 +229,195 @@ class FirmwareInfo:
 
 
 @dataclass(frozen=True)
-class Page:
-    """One page of Search Firmware File results."""
+class Policy:
+    """An upgradeScope, retryPolicy or schedulePolicy of a job. Its shape differs between EnOS
+    versions, so it is kept as what it holds: (path, text) entries in the order sent, a path
+    such as ``obj[0]`` or ``dailyTimeRange.startTime`` (empty for a bare value), at most
+    MAX_POLICY_ENTRIES of them. Reading one never fails, whatever its shape."""
 
-    items: list[FirmwareInfo]
+    entries: tuple[tuple[str, str], ...] = ()
+    truncated: bool = False  # more entries (or deeper nesting) than were kept
+
+    @classmethod
+    def from_api(cls, value: Any) -> "Policy":
+        entries: list[tuple[str, str]] = []
+        truncated = _flatten(value, "", 0, entries)
+        return cls(tuple(entries), truncated)
+
+    def get(self, path: str) -> str | None:
+        """The text at `path` (``type``, ``obj[0]``), None when the policy does not hold it."""
+        return next((text for key, text in self.entries if key == path), None)
+
+    def __bool__(self) -> bool:
+        return bool(self.entries)
+
+
+def _flatten(value: Any, path: str, depth: int, entries: list[tuple[str, str]]) -> bool:
+    """Append the leaves of `value` under `path` (nulls and empty containers hold nothing);
+    True when something was left out for want of room or depth."""
+    if value is None:
+        return False
+    if not isinstance(value, dict | list):
+        if len(entries) >= MAX_POLICY_ENTRIES:
+            return True
+        text = _scalar_text(value)
+        entries.append((path, clean_text(text if text is not None else str(value))[:TEXT_CAP]))
+        return False
+    if depth >= MAX_POLICY_DEPTH:
+        return bool(value)
+    if isinstance(value, dict):
+        named = ((clean_text(str(key))[:ID_CAP], item) for key, item in value.items())
+        items = ((f"{path}.{key}" if path else key, item) for key, item in named)
+    else:
+        items = ((f"{path}[{i}]", item) for i, item in enumerate(value))
+    truncated = False
+    for key, item in items:
+        if len(entries) >= MAX_POLICY_ENTRIES:
+            return True
+        truncated = _flatten(item, key, depth + 1, entries) or truncated
+    return truncated
+
+
+def _lowered(text: str | None) -> str | None:
+    return text.lower() if text else None
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """One OTA job: it verifies a firmware on a few devices (`type` "verify") or upgrades a fleet
+    to it ("upgrade"). `product_key` is only sent for old firmware."""
+
+    org_id: str | None
+    job_id: str
+    name: I18nString
+    firmware_id: str | None = None
+    firmware_version: str | None = None
+    firmware_name: I18nString = field(default_factory=I18nString)
+    product_key: str | None = None
+    type: str | None = None  # "verify" or "upgrade", lowercased; another value is kept as sent
+    status: str | None = None  # "started" or "stopped"
+    upgrade_policy: str | None = None  # "snapshot" or "incremental"
+    enable_upgrade_request: bool | None = None
+    upgrade_timeout: int | None = None  # seconds a task may stay "upgrading"
+    maximum_concurrency: int | None = None
+    upgrade_scope: Policy = field(default_factory=Policy)
+    retry_policy: Policy = field(default_factory=Policy)
+    schedule_policy: Policy = field(default_factory=Policy)
+    created_at: datetime | None = None
+    request_id: str | None = None
+
+    @classmethod
+    def from_api(cls, data: Any, *, request_id: str | None = None) -> "JobInfo":
+        fields = Fields(data, "JobInfo", request_id)
+        return cls(
+            org_id=fields.text("orgId"),
+            job_id=fields.identifier("jobId"),
+            name=fields.i18n("name"),
+            firmware_id=fields.text("firmwareId", ID_CAP) or None,
+            firmware_version=fields.text("firmwareVersion"),
+            firmware_name=fields.i18n("firmwareName"),
+            product_key=fields.text("productKey") or None,
+            type=_lowered(fields.text("type")),
+            status=_lowered(fields.text("status")),
+            upgrade_policy=_lowered(fields.text("upgradePolicy")),
+            enable_upgrade_request=fields.boolean("enableUpgradeRequest"),
+            upgrade_timeout=fields.integer("upgradeTimeout", SECONDS_RANGE),
+            maximum_concurrency=fields.integer("maximumConcurrency"),
+            upgrade_scope=fields.policy("upgradeScope"),
+            retry_policy=fields.policy("retryPolicy"),
+            schedule_policy=fields.policy("schedulePolicy"),
+            created_at=fields.millis("createTime"),
+            request_id=request_id,
+        )
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """One device's part in an OTA job. `progress` is a percentage, negative when the task
+    failed (as EnOS sends it); `description` is EnOS's or the device's reason."""
+
+    task_id: str
+    org_id: str | None = None
+    job_id: str | None = None
+    asset_id: str | None = None
+    product_key: str | None = None
+    device_key: str | None = None
+    from_version: str | None = None
+    to_version: str | None = None
+    status: str | None = None  # init, published, upgrading, succeeded or failed, lowercased
+    progress: int | None = None
+    description: str | None = None
+    description_truncated: bool = False
+    updated_at: datetime | None = None
+    request_id: str | None = None
+
+    @classmethod
+    def from_api(cls, data: Any, *, request_id: str | None = None) -> "TaskInfo":
+        fields = Fields(data, "TaskInfo", request_id)
+        description, truncated = fields.long_text("desc", DESCRIPTION_CAP)
+        return cls(
+            task_id=fields.identifier("taskId"),
+            org_id=fields.text("orgId"),
+            job_id=fields.text("jobId", ID_CAP) or None,
+            asset_id=fields.text("assetId", ID_CAP) or None,
+            product_key=fields.text("productKey") or None,
+            device_key=fields.text("deviceKey") or None,
+            from_version=fields.text("fromVersion"),
+            to_version=fields.text("toVersion"),
+            status=_lowered(fields.text("status")),
+            progress=fields.integer("progress", PROGRESS_RANGE),
+            description=description,
+            description_truncated=truncated,
+            updated_at=fields.millis("updateTime"),
+            request_id=request_id,
+        )
+
+    @property
+    def failed(self) -> bool:
+        """EnOS says so by the status or by a negative progress."""
+        return self.status == "failed" or (self.progress is not None and self.progress < 0)
+
+    @property
+    def percent_done(self) -> int | None:
+        """The progress as a percentage, None when unknown or when the task failed."""
+        return None if self.progress is None or self.progress < 0 else self.progress
+
+
+@dataclass(frozen=True)
+class DeviceFirmware:
+    """The firmware version one device runs, and whether an upgrade is under way on it."""
+
+    device_key: str
+    org_id: str | None = None
+    asset_id: str | None = None
+    product_key: str | None = None
+    firmware_version: str | None = None
+    is_upgrading: bool | None = None
+    request_id: str | None = None
+
+    @classmethod
+    def from_api(cls, data: Any, *, request_id: str | None = None) -> "DeviceFirmware":
+        fields = Fields(data, "DeviceFirmware", request_id)
+        return cls(
+            device_key=fields.identifier("deviceKey"),
+            org_id=fields.text("orgId"),
+            asset_id=fields.text("assetId", ID_CAP) or None,
+            product_key=fields.text("productKey") or None,
+            firmware_version=fields.text("firmwareVersion"),
+            is_upgrading=fields.boolean("isUpgrading"),
+            request_id=request_id,
+        )
+
+
+Item = TypeVar("Item")
+
+
+@dataclass(frozen=True)
+class Page(Generic[Item]):
+    """One page of a search's results (FirmwareInfo, JobInfo, TaskInfo or DeviceFirmware);
+    `total_size` counts the matches over all pages."""
+
+    items: list[Item]
     page_no: int
     page_size: int
     total_size: int
