@@ -231,3 +231,18 @@ def test_revoking_a_grant_that_does_not_exist_says_so_and_fails(monkeypatch, ope
         orgs("revoke", "acme", "--user", "operator", monkeypatch=monkeypatch)
     with pytest.raises(CommandError, match="group field-ops has no grant to acme"):
         orgs("revoke", "acme", "--group", "field-ops", monkeypatch=monkeypatch)
+
+
+def test_commands_print_no_library_start_up_chatter():
+    checked = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.strip() == "System check identified no issues (0 silenced)."
+    assert "AXES" not in checked.stderr
+    assert checked.stderr == ""
