@@ -246,3 +246,47 @@ def test_commands_print_no_library_start_up_chatter():
     assert checked.stdout.strip() == "System check identified no issues (0 silenced)."
     assert "AXES" not in checked.stderr
     assert checked.stderr == ""
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["Acme Wind", "ACME wind"])
+def test_add_refuses_a_name_another_org_has_in_any_case(name, monkeypatch):
+    orgs(*add_args(), stdin="s\n", monkeypatch=monkeypatch)
+    orgs(*add_args(slug="other", **{"--name": "Other"}), stdin="s\n", monkeypatch=monkeypatch)
+    before = list(Org.objects.values_list("slug", "name", "secret_key_encrypted"))
+    for args in (add_args(slug="twin", **{"--name": name}), ["add", "other", "--name", name]):
+        with pytest.raises(CommandError) as excinfo:
+            orgs(*args, stdin="s\n", monkeypatch=monkeypatch)
+        assert str(excinfo.value) == (
+            f"the name “{name}” is already used by org acme (names are unique, ignoring case)"
+        )
+    assert list(Org.objects.values_list("slug", "name", "secret_key_encrypted")) == before
+    # The org itself may keep its name, or change its case.
+    orgs("add", "acme", "--name", name, "--keep-secret", monkeypatch=monkeypatch)
+    assert Org.objects.get(slug="acme").name == name
+
+
+def test_a_taken_name_is_one_command_error_line_and_exit_1(tmp_path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+
+    def manage(*args):
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            input="s\n",
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    assert manage("migrate", "--noinput").returncode == 0
+    assert manage("orgs", *add_args(slug="demo", **{"--name": "Demo Wind Farm"})).returncode == 0
+    twin = manage("orgs", *add_args(slug="demo-2", **{"--name": "demo wind farm"}))
+    assert twin.returncode == 1
+    assert twin.stderr.strip() == (
+        "CommandError: the name “demo wind farm” is already used by org demo "
+        "(names are unique, ignoring case)"
+    )
+    assert "demo-2" not in manage("orgs", "list").stdout
