@@ -1,5 +1,6 @@
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -290,3 +291,18 @@ def test_a_taken_name_is_one_command_error_line_and_exit_1(tmp_path):
         "(names are unique, ignoring case)"
     )
     assert "demo-2" not in manage("orgs", "list").stdout
+
+
+def test_the_readme_names_the_demos_port_variables_and_how_to_run_manage_py():
+    readme = (ROOT / "README.md").read_text()
+    demo = (ROOT / "scripts" / "demo.sh").read_text()
+    variables = dict(re.findall(r'"\$\{([A-Z_]+):-(\d+)\}"', demo))
+    assert variables == {"SIMULATOR_PORT": "8090", "PORT": "8000"}
+    for name, default in variables.items():
+        assert f"`{name}`" in readme
+        assert default in readme
+    quick_start = readme.split("## Quick start")[1].split("## ")[0]
+    commands = quick_start.split("```sh\n")[1].split("```")[0].splitlines()
+    assert [line.split()[0] for line in commands] == ["scripts/demo.sh", "scripts/test.sh"]
+    assert "`.venv/bin/python manage.py …`" in quick_start
+    assert "source .venv/bin/activate" in readme.split("## Managing organizations")[1]
