@@ -5,7 +5,7 @@ import io
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from firmware.models import Org
@@ -25,8 +25,9 @@ def test_a_second_org_of_the_same_name_in_any_case_is_refused(simulator):
     }
     twin = Org(slug="demo-3", name="DEMO WIND FARM", org_id="o1", gateway_url=simulator.url)
     twin.set_secret_key("s")
-    with pytest.raises(IntegrityError):
+    with pytest.raises(IntegrityError), transaction.atomic():
         twin.save()  # the database refuses it too, whatever skips validation
+    assert Org.objects.count() == 1
 
 
 @pytest.mark.django_db
