@@ -1,7 +1,9 @@
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator, URLValidator
 from django.db import models
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -53,12 +55,42 @@ class Org(models.Model):
         ordering = ["name"]
         verbose_name = _("organization")
         verbose_name_plural = _("organizations")
+        constraints = [
+            # Two orgs of one name look the same on every page and list: names are unique,
+            # compared as the database lowercases them.
+            models.UniqueConstraint(
+                Lower("name"),
+                name="org_name_unique_ignoring_case",
+                violation_error_message=_("An organization with this name already exists."),
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
 
     def get_absolute_url(self) -> str:
         return reverse("firmware:firmware_list", kwargs={"slug": self.slug})
+
+    def clean(self) -> None:
+        namesake = self.namesake()
+        if namesake is not None:
+            raise ValidationError(
+                {
+                    "name": _("An organization named “%(name)s” already exists.")
+                    % {"name": namesake.name}
+                }
+            )
+
+    def namesake(self) -> "Org | None":
+        """Another org of this name, ignoring case as the unique constraint does."""
+        if not self.name:
+            return None
+        others = Org.objects.exclude(pk=self.pk) if self.pk else Org.objects.all()
+        return (
+            others.annotate(lower_name=Lower("name"))
+            .filter(lower_name=Lower(models.Value(self.name)))
+            .first()
+        )
 
     def set_secret_key(self, secret_key: str) -> None:
         self.secret_key_encrypted = credentials.encrypt(secret_key)

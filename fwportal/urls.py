@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.i18n import set_language
 
 from firmware.views import favicon
 
@@ -19,7 +21,8 @@ accounts = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include(accounts)),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Anyone may choose a language, the login page's visitors first; `next` stays same-site.
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("favicon.ico", favicon, name="favicon"),
     path("", include("firmware.urls")),
 ]

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Sets up fwportal on SQLite and runs it with demo data served by the bundled EnOS simulator.
+# Usage: [PORT=8000] [SIMULATOR_PORT=8090] scripts/demo.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh requirements.txt

@@ -1,10 +1,11 @@
 import pytest
+from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from enos_simulator import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_ORG_ID
 from firmware.models import Org
-from tests.conftest import PASSWORD, make_org
+from tests.conftest import PASSWORD, make_org, text_of
 
 
 @pytest.fixture
@@ -128,3 +129,84 @@ def test_admin_requires_staff(client, operator):
     response = client.get(reverse("admin:firmware_org_changelist"))
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_a_name_another_org_has_in_any_case_is_a_clear_error_on_the_name(admin_client, org):
+    response = admin_client.post(
+        reverse("admin:firmware_org_add"), org_form(org.gateway_url, name="DEMO", slug="demo-2")
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert errors == {"name": ["An organization named “Demo” already exists."]}
+    assert "An organization named “Demo” already exists." in text_of(response)
+    assert list(Org.objects.values_list("slug", flat=True)) == ["demo"]
+    change_url = reverse("admin:firmware_org_change", args=[org.pk])
+    itself = admin_client.post(change_url, org_form(org.gateway_url, name="DEMO", slug="demo"))
+    assert itself.status_code == 302  # an org may change the case of its own name
+
+
+@pytest.mark.django_db
+def test_the_admin_is_fwportals_and_leads_back_to_the_dashboard(admin_client):
+    page = text_of(admin_client.get(reverse("admin:index")))
+    assert "Django administration" not in page
+    assert "fwportal administration" in page
+    assert "<title>Organizations, users and logins | fwportal admin</title>" in page
+    assert f'<a href="{reverse("firmware:home")}">View site</a>' in page
+    japanese = text_of(admin_client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="ja"))
+    assert "fwportal 管理" in japanese
+
+
+@pytest.mark.django_db
+def test_the_org_list_shows_the_gateway_host_and_no_access_key(admin_client, org):
+    page = text_of(admin_client.get(reverse("admin:firmware_org_changelist")))
+    host = org.gateway_url.split("//")[1]
+    assert f'<td class="field-gateway_host">{host}</td>' in page
+    assert DEMO_APP_KEY not in page
+
+
+@pytest.mark.django_db
+def test_a_users_page_shows_which_orgs_they_can_see_and_why(
+    admin_client, simulator, django_user_model, group
+):
+    direct = make_org(simulator.url, slug="direct", name="Direct Farm")
+    both = make_org(simulator.url, slug="both", name="Both Farm")
+    via_group = make_org(simulator.url, slug="grouped", name="Grouped Farm")
+    other_group = Group.objects.create(name="night-shift")
+    disabled = make_org(simulator.url, slug="off", name="Disabled Farm", enabled=False)
+    hidden = make_org(simulator.url, slug="hidden", name="Hidden Farm")
+    ana = django_user_model.objects.create_user("ana", password=PASSWORD)
+    ana.groups.add(group, other_group)
+    for org in (direct, both, disabled):
+        org.granted_users.add(ana)
+    for org in (both, via_group):
+        org.granted_groups.add(group, other_group)
+
+    def orgs_shown(user):
+        page = admin_client.get(reverse("admin:auth_user_change", args=[user.pk]))
+        shown = page.context["adminform"].form.instance
+        assert shown == user
+        return text_of(page).split('class="orgs-they-can-see"')[-1].split("</div>")[0]
+
+    shown = orgs_shown(ana)
+    assert "Both Farm</a> (both) — granted to them; through groups field-ops, night-shift" in shown
+    assert "Direct Farm</a> (direct) — granted to them</li>" in shown
+    assert "Grouped Farm</a> (grouped) — through groups field-ops, night-shift" in shown
+    assert "Disabled Farm" not in shown and "Hidden Farm" not in shown
+    assert reverse("admin:firmware_org_change", args=[hidden.pk]) not in shown
+    assert shown.index("Both") < shown.index("Direct") < shown.index("Grouped")
+
+    boss = django_user_model.objects.create_superuser("boss", password=PASSWORD)
+    shown = orgs_shown(boss)
+    assert "Hidden Farm</a> (hidden) — superuser: every enabled organization" in shown
+    assert "Disabled Farm" not in shown
+
+    nobody = django_user_model.objects.create_user("nobody", password=PASSWORD)
+    assert "None: no organization is granted to them." in text_of(
+        admin_client.get(reverse("admin:auth_user_change", args=[nobody.pk]))
+    )
+    ana.is_active = False
+    ana.save()
+    assert "None: the account is inactive." in text_of(
+        admin_client.get(reverse("admin:auth_user_change", args=[ana.pk]))
+    )

@@ -1,5 +1,6 @@
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -231,3 +232,77 @@ def test_revoking_a_grant_that_does_not_exist_says_so_and_fails(monkeypatch, ope
         orgs("revoke", "acme", "--user", "operator", monkeypatch=monkeypatch)
     with pytest.raises(CommandError, match="group field-ops has no grant to acme"):
         orgs("revoke", "acme", "--group", "field-ops", monkeypatch=monkeypatch)
+
+
+def test_commands_print_no_library_start_up_chatter():
+    checked = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.strip() == "System check identified no issues (0 silenced)."
+    assert "AXES" not in checked.stderr
+    assert checked.stderr == ""
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["Acme Wind", "ACME wind"])
+def test_add_refuses_a_name_another_org_has_in_any_case(name, monkeypatch):
+    orgs(*add_args(), stdin="s\n", monkeypatch=monkeypatch)
+    orgs(*add_args(slug="other", **{"--name": "Other"}), stdin="s\n", monkeypatch=monkeypatch)
+    before = list(Org.objects.values_list("slug", "name", "secret_key_encrypted"))
+    for args in (add_args(slug="twin", **{"--name": name}), ["add", "other", "--name", name]):
+        with pytest.raises(CommandError) as excinfo:
+            orgs(*args, stdin="s\n", monkeypatch=monkeypatch)
+        assert str(excinfo.value) == (
+            f"the name “{name}” is already used by org acme (names are unique, ignoring case)"
+        )
+    assert list(Org.objects.values_list("slug", "name", "secret_key_encrypted")) == before
+    # The org itself may keep its name, or change its case.
+    orgs("add", "acme", "--name", name, "--keep-secret", monkeypatch=monkeypatch)
+    assert Org.objects.get(slug="acme").name == name
+
+
+def test_a_taken_name_is_one_command_error_line_and_exit_1(tmp_path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+
+    def manage(*args):
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            input="s\n",
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    assert manage("migrate", "--noinput").returncode == 0
+    assert manage("orgs", *add_args(slug="demo", **{"--name": "Demo Wind Farm"})).returncode == 0
+    twin = manage("orgs", *add_args(slug="demo-2", **{"--name": "demo wind farm"}))
+    assert twin.returncode == 1
+    assert twin.stderr.strip() == (
+        "CommandError: the name “demo wind farm” is already used by org demo "
+        "(names are unique, ignoring case)"
+    )
+    assert "demo-2" not in manage("orgs", "list").stdout
+
+
+def test_the_readme_names_the_demos_port_variables_and_how_to_run_manage_py():
+    readme = (ROOT / "README.md").read_text()
+    demo = (ROOT / "scripts" / "demo.sh").read_text()
+    variables = dict(re.findall(r'"\$\{([A-Z_]+):-(\d+)\}"', demo))
+    assert variables == {"SIMULATOR_PORT": "8090", "PORT": "8000"}
+    for name, default in variables.items():
+        assert f"`{name}`" in readme
+        assert default in readme
+    quick_start = readme.split("## Quick start")[1].split("## ")[0]
+    commands = quick_start.split("```sh\n")[1].split("```")[0].splitlines()
+    assert [line.split()[0] for line in commands] == ["scripts/demo.sh", "scripts/test.sh"]
+    assert "`.venv/bin/python manage.py …`" in quick_start
+    assert "source .venv/bin/activate" in readme.split("## Managing organizations")[1]

@@ -5,7 +5,9 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from enos_simulator import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_ORG_ID, DEMO_ORG_ID_2
 from firmware.models import Org
@@ -22,16 +24,21 @@ class Command(BaseCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--gateway-url", default="http://127.0.0.1:8090")
 
+    @transaction.atomic
     def handle(self, *args: Any, gateway_url: str, **options: Any) -> None:
         users = get_user_model()
         operator, operator_password = self._user(users, "operator", superuser=False)
         _admin, admin_password = self._user(users, "admin", superuser=True)
         for slug, name, org_id in DEMO_ORGS:
-            org = Org.objects.filter(slug=slug).first() or Org(slug=slug)
-            org.name, org.org_id, org.gateway_url = name, org_id, gateway_url
+            # An existing demo org keeps its name: an admin may have renamed it (names are unique).
+            org = Org.objects.filter(slug=slug).first() or Org(slug=slug, name=name)
+            org.org_id, org.gateway_url = org_id, gateway_url
             org.access_key, org.enabled = DEMO_APP_KEY, True
             org.set_secret_key(DEMO_APP_SECRET)
-            org.full_clean()
+            try:
+                org.full_clean()
+            except ValidationError as exc:
+                raise CommandError(f"demo org {slug}: {' '.join(exc.messages)}") from None
             org.save()
             org.granted_users.add(operator)
         self.stdout.write(f"Demo orgs {', '.join(s for s, _, _ in DEMO_ORGS)} -> {gateway_url}")

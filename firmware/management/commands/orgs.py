@@ -88,6 +88,12 @@ class Command(BaseCommand):
         for name in ("name", "org_id", "gateway_url", "access_key", "enabled"):
             if options[name] is not None:
                 setattr(org, name, options[name])
+        namesake = org.namesake()
+        if namesake is not None:
+            raise CommandError(
+                f"the name “{org.name}” is already used by org {namesake.slug} "
+                "(names are unique, ignoring case)"
+            )
         if not options["keep_secret"]:
             org.set_secret_key(self._read_secret())
         try:
