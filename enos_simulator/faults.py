@@ -37,7 +37,9 @@ def nginx_error_page(status: int) -> bytes:
 class Fault:
     """A failure injected into answers, each request in ``scope`` hit with probability ``rate``.
 
-    ``scope``: "business" (the firmware APIs), "token" (token get and refresh) or "all".
+    ``scope``: "business" (every business call), "token" (token get and refresh), "all", or
+    one part of the business calls: "firmware" (get and search firmware), "jobs" (OTA jobs and
+    their tasks) or "devices" (device versions).
     Parameters that only some kinds read: ``delay`` (seconds: slow, and between the bytes of
     drip, drip_chunked and slow_headers), ``size`` (bytes of drip, drip_chunked and huge_body,
     characters of huge_description's desc), ``max_seconds`` (how long drip, drip_chunked and
@@ -73,7 +75,7 @@ class Fault:
         "slow",
         "drop",
     )
-    SCOPES: ClassVar[tuple[str, ...]] = ("business", "token", "all")
+    SCOPES: ClassVar[tuple[str, ...]] = ("business", "token", "all", "firmware", "jobs", "devices")
     PACED_KINDS: ClassVar[tuple[str, ...]] = ("drip", "drip_chunked", "slow_headers")
     DEFAULT_SIZES: ClassVar[Mapping[str, int]] = {
         "drip": 1_000_000,
@@ -118,8 +120,10 @@ class Fault:
 
     def _check_kind_parameters(self) -> None:
         """The parameters that some kinds need, or need in a given form."""
-        if self.kind == "huge_description" and self.scope != "business":
-            raise ValueError("huge_description alters firmware answers: its scope must be business")
+        if self.kind == "huge_description" and self.scope not in ("business", "firmware"):
+            raise ValueError(
+                "huge_description alters firmware answers: its scope must be business or firmware"
+            )
         if self.kind == "odd_value":
             if self.field is None or self.value is None:
                 raise ValueError("odd_value needs field (a path such as data.fileSize) and value")
@@ -192,12 +196,13 @@ class Fault:
             "retry_after": self.retry_after,
         }
 
-    def strike(self, endpoint: str) -> tuple[str, int] | None:
-        """The failure hitting one request to ``endpoint`` ("business" or "token"), as its kind
-        (a pick when "mixed") and HTTP status, or None when the request is spared. Requests out
-        of scope draw no random number, so a seed gives the same strikes whatever else is
-        called. Not thread-safe: the simulator holds its lock."""
-        if self.scope not in (endpoint, "all") or not self._strikes():
+    def strike(self, endpoint: str, part: str | None = None) -> tuple[str, int] | None:
+        """The failure hitting one request to ``endpoint`` ("business" or "token"; a business
+        call's ``part`` is "firmware", "jobs" or "devices"), as its kind (a pick when "mixed")
+        and HTTP status, or None when the request is spared. Requests out of scope draw no
+        random number, so a seed gives the same strikes whatever else is called. Not
+        thread-safe: the simulator holds its lock."""
+        if self.scope not in (endpoint, part, "all") or not self._strikes():
             return None
         kind = self._pick_kind()
         return kind, (self._next_http_status() if kind == "http500" else 200)

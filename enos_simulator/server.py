@@ -19,7 +19,8 @@ auth and is not counted as token or business calls (its TCP connections are coun
                                                   "retry_after": t}}
                                 -> applies the keys given, answers the whole configuration
 
-A fault (faults.Fault) hits business calls, token calls or both, as its scope says. Kinds that
+A fault (faults.Fault) hits business calls (all, or only the firmware, jobs or devices calls),
+token calls or both, as its scope says. Kinds that
 replace the answer (drop, http500, html, error_code, data_null, wrong_shape, rate_limited) leave
 the request unserved; the others alter the real answer (tamper) or how it is sent (wire).
 """
@@ -140,6 +141,15 @@ def _token_answer(status: int, msg: str, data: Any) -> _Reply:
     return _json_reply(
         200, {"status": status, "msg": msg, "business": "apim-token-service", "data": data}
     )
+
+
+def _part_of(path: str, params: Sequence[tuple[str, str]]) -> str:
+    """Which part of the business calls a request is, as a fault's scope names it."""
+    if path == JOB_PATH:
+        return "jobs"
+    if ("action", "searchDeviceUpgrade") in params:
+        return "devices"
+    return "firmware"
 
 
 def _envelope(http_status: int, code: int, msg: str, **extra: Any) -> _Reply:
@@ -569,17 +579,20 @@ class Simulator:
                 self._counters["signature_failures"] += 1
                 return _envelope(401, 1003, "signature not valid")
             self._counters["business"] += 1
-            strike = self._strike_fault("business")
+            strike = self._strike_fault("business", _part_of(path, params))
         answer = functools.partial(self._action, method, path, params, app, body)
         if strike is None:
             return answer()
         return self._faulty_reply(*strike, answer, token=False, location=location)
 
-    def _strike_fault(self, endpoint: str) -> tuple[Fault, str, int] | None:
+    def _strike_fault(
+        self, endpoint: str, part: str | None = None
+    ) -> tuple[Fault, str, int] | None:
         """Under the lock: the fault, its kind (a pick when mixed) and HTTP status hitting this
-        request to ``endpoint`` ("business" or "token"), if any."""
+        request to ``endpoint`` ("business" or "token"; ``part`` of the business calls), if
+        any."""
         fault = self._fault
-        hit = None if fault is None else fault.strike(endpoint)
+        hit = None if fault is None else fault.strike(endpoint, part)
         if fault is None or hit is None:
             return None
         self._counters["faults"] += 1
@@ -770,6 +783,9 @@ def _altered(fault: Fault, kind: str, reply: _Reply, location: str) -> _Reply:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # A page opens a dozen connections at once (its calls in parallel); the default backlog of 5
+    # would drop some SYNs, which the client sends again a second later.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], simulator: Simulator) -> None:
         self.simulator = simulator
