@@ -213,11 +213,15 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
 ENOS_CONNECT_TIMEOUT = env.float("ENOS_CONNECT_TIMEOUT", default=3.05)
 ENOS_READ_TIMEOUT = env.float("ENOS_READ_TIMEOUT", default=10.0)
 ENOS_TOTAL_TIMEOUT = env.float("ENOS_TOTAL_TIMEOUT", default=15.0)
-# At most this many EnOS calls to one org at once in each process (a bulkhead: one slow org
-# cannot take every thread); a call waits ENOS_SLOT_WAIT_SECONDS at most for a free slot, then
-# its request gets the last good copy or a prompt 503 saying EnOS is busy.
+# At most this many requests calling one org's EnOS at once in each process (a bulkhead: one
+# slow org cannot take every thread; a page's several calls at once count as one); a request
+# waits ENOS_SLOT_WAIT_SECONDS at most for a free slot, then gets the last good copy or a prompt
+# 503 saying EnOS is busy.
 ENOS_MAX_CALLS_PER_ORG = env.int("ENOS_MAX_CALLS_PER_ORG", default=4)
 ENOS_SLOT_WAIT_SECONDS = env.float("ENOS_SLOT_WAIT_SECONDS", default=0.5)
+# At most this many of one page's EnOS calls run at the same time (a firmware page: the
+# firmware and its jobs, then the jobs' task counts and the device counts).
+ENOS_CALLS_PER_PAGE = env.int("ENOS_CALLS_PER_PAGE", default=16)
 # A failed EnOS call is the answer to everyone who asks the same within this many seconds.
 ENOS_FAILURE_SECONDS = env.float("ENOS_FAILURE_SECONDS", default=5.0)
 ENOS_MAX_RESPONSE_BYTES = env.int("ENOS_MAX_RESPONSE_BYTES", default=5 * 1024 * 1024)

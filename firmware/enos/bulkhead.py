@@ -5,10 +5,17 @@ and a request that waits for a slot holds a thread too. A caller waits only when
 flight are young (a healthy gateway frees a slot in milliseconds); when the oldest has already
 run longer than the caller would wait, no slot will come in time, and it is turned away at once
 (the page then shows the last good copy, or says EnOS is busy).
+
+A page that asks one org several things at once (a firmware, its jobs, their task counts) counts
+as one caller: inside `sharing()`, the calls of this thread and of the threads it hands the
+sharing to take one slot per org between them, held until the page's calls are done. The slots
+bound how many requests one org can hold, however many calls each request makes.
 """
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 
 
 class OrgSlots:
@@ -36,6 +43,70 @@ class OrgSlots:
         with self._changed:
             del self._started[slot]
             self._changed.notify()
+
+
+class SharedSlot:
+    """One slot of an org, taken by the first of a page's calls that needs it and kept for the
+    rest of them until the page lets it go."""
+
+    def __init__(self, slots: OrgSlots):
+        self._slots = slots
+        self._slot: int | None = None
+        self._lock = threading.Lock()
+
+    def take(self, wait_seconds: float) -> bool:
+        """Whether the page holds the slot now (taking it, within `wait_seconds`, if needed)."""
+        with self._lock:
+            if self._slot is None:
+                self._slot = self._slots.acquire(wait_seconds)
+            return self._slot is not None
+
+    def release(self) -> None:
+        with self._lock:
+            if self._slot is not None:
+                self._slots.release(self._slot)
+                self._slot = None
+
+
+class Sharing:
+    """The slots one page's calls share, one per org they reach."""
+
+    def __init__(self) -> None:
+        self._shared: dict[int, SharedSlot] = {}
+        self._lock = threading.Lock()
+
+    def slot_of(self, slots: OrgSlots) -> SharedSlot:
+        with self._lock:
+            return self._shared.setdefault(id(slots), SharedSlot(slots))
+
+    def release_all(self) -> None:
+        with self._lock:
+            shared = list(self._shared.values())
+        for slot in shared:
+            slot.release()
+
+
+_current = threading.local()
+
+
+def current_sharing() -> Sharing | None:
+    """The sharing this thread's calls are part of, if any."""
+    return getattr(_current, "sharing", None)
+
+
+@contextlib.contextmanager
+def sharing(shared: Sharing | None = None) -> Iterator[Sharing]:
+    """This thread's calls in the block share one slot per org: a new sharing (its slots let go
+    at the end), or `shared`, another thread's, handed to a thread that works for it."""
+    outer = current_sharing()
+    own = shared is None and outer is None
+    _current.sharing = shared or outer or Sharing()
+    try:
+        yield _current.sharing
+    finally:
+        if own:
+            _current.sharing.release_all()
+        _current.sharing = outer
 
 
 _orgs: dict[tuple[str, int], OrgSlots] = {}

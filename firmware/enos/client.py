@@ -19,7 +19,7 @@ from firmware.enos.errors import (
     UpstreamError,
 )
 from firmware.enos.expression import all_of, equals
-from firmware.enos.transport import Call, Limits, exchange
+from firmware.enos.transport import Answer, Call, Limits, exchange
 from firmware.enos.types import (
     COUNT_RANGE,
     DeviceFirmware,
@@ -72,6 +72,18 @@ def _search_body(expression: str | None, page: int, page_size: int) -> dict[str,
     if expression:
         body["expression"] = expression
     return body
+
+
+def devices_on_version(
+    product_key: str, firmware_version: str, upgrading: bool | None = None
+) -> str:
+    """The Search Device Upgrade expression for a product's devices on a version (only those
+    upgrading now, or only those not, when `upgrading` says so)."""
+    return all_of(
+        equals("productKey", product_key),
+        equals("firmwareVersion", firmware_version),
+        equals("isUpgrading", upgrading) if upgrading is not None else None,
+    )
 
 
 class _TokenExpired(Exception):
@@ -208,11 +220,7 @@ class EnosClient:
     ) -> int:
         """How many devices of a product run a version (only those upgrading now, or not, when
         `upgrading` says so): one call, the totalSize of a search with page size 1."""
-        expression = all_of(
-            equals("productKey", product_key),
-            equals("firmwareVersion", firmware_version),
-            equals("isUpgrading", upgrading) if upgrading is not None else None,
-        )
+        expression = devices_on_version(product_key, firmware_version, upgrading)
         return self.search_device_upgrades(expression=expression, page=1, page_size=1).total_size
 
     def _query(self, action: str) -> dict[str, str]:
@@ -289,16 +297,7 @@ class EnosClient:
         outcome = "ok"
         try:
             self._wait_for_rate_limit()
-            slot = self._slots.acquire(self._settings.slot_wait_seconds)
-            if slot is None:
-                raise Busy(
-                    f"{self._settings.max_calls_per_org} calls to this org's EnOS gateway are "
-                    "already in flight"
-                )
-            try:
-                answer = exchange(self._base, call, auth, self._settings.limits)
-            finally:
-                self._slots.release(slot)
+            answer = self._exchange_in_a_slot(call, auth)
             status, envelope = answer.status, answer.envelope
             if envelope["code"] != 0:
                 outcome = "EnosCode"  # the caller raises the error this code names
@@ -323,6 +322,29 @@ class EnosClient:
                 outcome,
                 (time.monotonic() - started) * 1000,
             )
+
+    def _exchange_in_a_slot(self, call: Call, auth: EnosAuth | None) -> Answer:
+        """The exchange, made in one of the org's slots: the page's shared one when this call is
+        part of a page's several calls, else its own; Busy when none comes in time."""
+        wait = self._settings.slot_wait_seconds
+        shared = bulkhead.current_sharing()
+        if shared is not None:
+            if not shared.slot_of(self._slots).take(wait):
+                raise self._busy()
+            return exchange(self._base, call, auth, self._settings.limits)
+        slot = self._slots.acquire(wait)
+        if slot is None:
+            raise self._busy()
+        try:
+            return exchange(self._base, call, auth, self._settings.limits)
+        finally:
+            self._slots.release(slot)
+
+    def _busy(self) -> Busy:
+        return Busy(
+            f"{self._settings.max_calls_per_org} requests to this org's EnOS gateway are "
+            "already in flight"
+        )
 
     def _wait_for_rate_limit(self) -> None:
         """Honour an earlier 429 of this org (in any process) without calling EnOS."""

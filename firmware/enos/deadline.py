@@ -75,9 +75,24 @@ _watchdog = _Watchdog()
 @contextlib.contextmanager
 def budget(seconds: float) -> Iterator[None]:
     """Everything this thread does with EnOS in this block, waits included, ends by `seconds`."""
-    outer = getattr(_current, "ends_at", None)
-    ends_at = time.monotonic() + seconds
-    _current.ends_at = ends_at if outer is None else min(outer, ends_at)
+    with ending_at(time.monotonic() + seconds):
+        yield
+
+
+def budget_end() -> float | None:
+    """When this thread's budget ends (on the `time.monotonic()` clock), None without one: what
+    to hand a thread that works for this one."""
+    return getattr(_current, "ends_at", None)
+
+
+@contextlib.contextmanager
+def ending_at(ends_at: float | None) -> Iterator[None]:
+    """This thread's EnOS work in the block ends by `ends_at` (or its own budget's end, if
+    sooner); None adds no limit."""
+    outer = budget_end()
+    if ends_at is not None and outer is not None:
+        ends_at = min(outer, ends_at)
+    _current.ends_at = ends_at if ends_at is not None else outer
     try:
         yield
     finally:
