@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from firmware.enos.expression import quote
+from firmware.enos.expression import all_of, equals, quote
 
 
 @dataclass(frozen=True)
@@ -23,3 +23,26 @@ class FirmwareFilters:
         if self.verified is not None:
             clauses.append(f"isVerified = {'true' if self.verified else 'false'}")
         return " and ".join(clauses) or None
+
+
+# What EnOS says a job or a task can be (docs/enos-api.md 6.3 and 6.5), in the order shown.
+JOB_TYPES = ("verify", "upgrade")
+JOB_STATUSES = ("started", "stopped")
+TASK_STATUSES = ("init", "published", "upgrading", "succeeded", "failed")
+
+
+@dataclass(frozen=True)
+class JobFilters:
+    """An org's OTA jobs: of one firmware, of one type, in one status (each optional)."""
+
+    firmware_id: str = ""
+    type: str = ""
+    status: str = ""
+
+    def expression(self) -> str | None:
+        """The Search OTA Job expression, or None for every job."""
+        return all_of(
+            equals("firmwareId", self.firmware_id) if self.firmware_id else None,
+            equals("type", self.type) if self.type else None,
+            equals("status", self.status) if self.status else None,
+        )

@@ -14,7 +14,13 @@ from django.utils import timezone
 
 from firmware import history
 from firmware.credentials import UndecryptableSecret
-from firmware.enos.client import MAX_PAGE_SIZE, ClientSettings, EnosClient, OrgCredentials
+from firmware.enos.client import (
+    MAX_PAGE_SIZE,
+    ClientSettings,
+    EnosClient,
+    OrgCredentials,
+    devices_on_version,
+)
 from firmware.enos.deadline import budget
 from firmware.enos.errors import (
     BadResponse,
@@ -25,17 +31,19 @@ from firmware.enos.errors import (
     UpstreamError,
     UpstreamTimeout,
 )
+from firmware.enos.expression import equals
 from firmware.enos.single_flight import run_once
 from firmware.enos.transport import Limits
-from firmware.enos.types import FirmwareInfo, Page
+from firmware.enos.types import DeviceFirmware, FirmwareInfo, JobInfo, Page, TaskInfo
 from firmware.models import Org
-from firmware.search import FirmwareFilters
+from firmware.search import FirmwareFilters, JobFilters
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 50  # what EnOS advises at most; lists show this many unless asked otherwise
 NO_FILTERS = FirmwareFilters()
+EVERY_JOB = JobFilters()
 
 # EnOS failures after which the last good copy is worth showing.
 OUTAGES = (Unreachable, UpstreamTimeout, UpstreamError, BadResponse, Busy, RateLimited)
@@ -147,6 +155,106 @@ def search_firmware(
         # What a detail page may show from the cache this fed is in its history too.
         history.record(org, result.items, fetched_at)
         return result
+
+    return _cached(key, fetch, refresh=refresh)
+
+
+def get_job(org: Org, job_id: str, *, refresh: bool = False) -> Fetched[JobInfo]:
+    """One OTA job of the org (NotFound when EnOS has none of that id), cached like a firmware."""
+    key = _cache_key(org, "job", job_id)
+    return _cached(key, lambda: client_for(org).get_job(job_id), refresh=refresh)
+
+
+def search_jobs(
+    org: Org,
+    filters: JobFilters = EVERY_JOB,
+    *,
+    page: int = 1,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    refresh: bool = False,
+) -> Fetched[Page[JobInfo]]:
+    """One page of the org's OTA jobs that match the filters, newest first; each result feeds
+    the job cache, so opening a job from a list costs no second call."""
+    expression = filters.expression()
+    key = _cache_key(org, "jobs", expression, page, page_size)
+
+    def fetch() -> Page[JobInfo]:
+        result = client_for(org).search_jobs(expression=expression, page=page, page_size=page_size)
+        fetched_at = timezone.now()
+        for job in result.items:
+            _remember(_cache_key(org, "job", job.job_id), Fetched(job, fetched_at))
+        return result
+
+    return _cached(key, fetch, refresh=refresh)
+
+
+def search_tasks(
+    org: Org,
+    job_id: str,
+    *,
+    status: str = "",
+    page: int = 1,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    refresh: bool = False,
+) -> Fetched[Page[TaskInfo]]:
+    """One page of a job's tasks (only those in `status`, when given)."""
+    expression = equals("status", status) if status else None
+    key = _cache_key(org, "tasks", job_id, expression, page, page_size)
+
+    def fetch() -> Page[TaskInfo]:
+        return client_for(org).search_tasks(
+            job_id, expression=expression, page=page, page_size=page_size
+        )
+
+    return _cached(key, fetch, refresh=refresh)
+
+
+def count_tasks(org: Org, job_id: str, status: str, *, refresh: bool = False) -> Fetched[int]:
+    """How many of a job's tasks are in `status`: one call with page size 1, whatever the job's
+    size."""
+    key = _cache_key(org, "task-count", job_id, status)
+    return _cached(key, lambda: client_for(org).count_tasks(job_id, status=status), refresh=refresh)
+
+
+def search_devices(
+    org: Org,
+    product_key: str,
+    firmware_version: str,
+    *,
+    upgrading: bool | None = None,
+    page: int = 1,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    refresh: bool = False,
+) -> Fetched[Page[DeviceFirmware]]:
+    """One page of the product's devices that run the version (only those upgrading now, when
+    `upgrading` is True)."""
+    expression = devices_on_version(product_key, firmware_version, upgrading)
+    key = _cache_key(org, "devices", expression, page, page_size)
+
+    def fetch() -> Page[DeviceFirmware]:
+        return client_for(org).search_device_upgrades(
+            expression=expression, page=page, page_size=page_size
+        )
+
+    return _cached(key, fetch, refresh=refresh)
+
+
+def count_devices(
+    org: Org,
+    product_key: str,
+    firmware_version: str,
+    *,
+    upgrading: bool | None = None,
+    refresh: bool = False,
+) -> Fetched[int]:
+    """How many of the product's devices run the version (only those upgrading now, when
+    `upgrading` is True): one call with page size 1."""
+    key = _cache_key(org, "device-count", product_key, firmware_version, upgrading)
+
+    def fetch() -> int:
+        return client_for(org).count_devices(
+            product_key=product_key, firmware_version=firmware_version, upgrading=upgrading
+        )
 
     return _cached(key, fetch, refresh=refresh)
 

@@ -1,0 +1,250 @@
+"""Where a firmware stands: how its verification goes against its thresholds, the OTA jobs that
+verify and roll it out, and how many devices run it.
+
+A firmware page fetches all of it in two rounds of calls made at once (firmware/fan_out.py):
+the firmware and its jobs; then each shown job's task counts and the device counts. Every count
+is the `totalSize` of a search with page size 1, never a walk through tasks or devices. A part
+that fails is shown as failed where it would be; only the firmware's own failure fails the page.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from firmware import services
+from firmware.enos.errors import EnosError
+from firmware.enos.types import FirmwareInfo, JobInfo, Page
+from firmware.failures import Failure, describe
+from firmware.fan_out import Pending, Together
+from firmware.models import Org
+from firmware.search import TASK_STATUSES, JobFilters
+
+T = TypeVar("T")
+
+JOBS_SHOWN = 5  # the newest jobs a firmware page shows with their task counts
+STILL_TO_REPORT = ("init", "published", "upgrading")
+
+
+@dataclass(frozen=True)
+class Part(Generic[T]):
+    """One part of a page: what EnOS answered, or the failure that kept it away."""
+
+    fetched: services.Fetched[T] | None = None
+    failure: Failure | None = None
+
+    @property
+    def value(self) -> T | None:
+        return None if self.fetched is None else self.fetched.value
+
+    @property
+    def stale(self) -> bool:
+        return self.fetched is not None and self.fetched.stale
+
+
+def _part(pending: Pending[services.Fetched[T]]) -> Part[T]:
+    try:
+        return Part(fetched=pending.result())
+    except EnosError as exc:
+        return Part(failure=describe(exc))
+
+
+@dataclass(frozen=True)
+class TaskCounts:
+    """How many of a job's tasks are in each status (TASK_STATUSES, in that order)."""
+
+    by_status: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_status.values())
+
+    @property
+    def succeeded(self) -> int:
+        return self.by_status["succeeded"]
+
+    @property
+    def failed(self) -> int:
+        return self.by_status["failed"]
+
+    @property
+    def still_to_report(self) -> int:
+        """Devices whose task has not ended yet, either way."""
+        return sum(self.by_status[status] for status in STILL_TO_REPORT)
+
+    def percent(self, status: str) -> float:
+        """The share of the job's tasks in `status`, for a proportion bar (0 for no tasks)."""
+        return 100 * self.by_status[status] / self.total if self.total else 0.0
+
+
+def _counts(parts: dict[str, Part[int]]) -> Part[TaskCounts]:
+    """One job's counts, whole or not at all: a count missing would make the others lie."""
+    failed = next((part.failure for part in parts.values() if part.failure), None)
+    if failed is not None:
+        return Part(failure=failed)
+    fetched = [part.fetched for part in parts.values()]
+    oldest = min(fetched, key=lambda f: f.fetched_at)
+    counts = TaskCounts({status: part.value for status, part in parts.items()})
+    stale = any(f.stale for f in fetched)
+    return Part(fetched=services.Fetched(counts, oldest.fetched_at, stale=stale))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A verify job's task counts against the firmware's thresholds, as a plain answer.
+
+    `state`: "verified" (EnOS says so), "passed" (enough devices succeeded; EnOS has not said
+    verified yet), "can_pass" (enough devices still to report), "cannot_pass" (fewer devices
+    left than successes still needed), or "unknown" (EnOS gave no threshold to hold them to).
+    """
+
+    state: str
+    counts: TaskCounts
+    needed: int | None  # minSuccessForVerified
+    allowed: int | None  # maxAllowedForVerification
+
+    @property
+    def still_needed(self) -> int:
+        return max(0, (self.needed or 0) - self.counts.succeeded)
+
+
+def verdict(firmware: FirmwareInfo, counts: TaskCounts) -> Verdict:
+    needed = firmware.min_success_for_verified
+    allowed = firmware.max_allowed_for_verification
+    if firmware.is_verified:
+        state = "verified"
+    elif needed is None:
+        state = "unknown"
+    elif counts.succeeded >= needed:
+        state = "passed"
+    elif counts.succeeded + counts.still_to_report >= needed:
+        state = "can_pass"
+    else:
+        state = "cannot_pass"
+    return Verdict(state, counts, needed, allowed)
+
+
+@dataclass(frozen=True)
+class JobStanding:
+    """A job of the firmware and how far its tasks have got."""
+
+    job: JobInfo
+    counts: Part[TaskCounts]
+    firmware: FirmwareInfo
+
+    @property
+    def is_verification(self) -> bool:
+        return self.job.type == "verify"
+
+    @property
+    def verdict(self) -> Verdict | None:
+        """For a verify job whose counts came: how it stands against the thresholds."""
+        if not self.is_verification or self.counts.value is None:
+            return None
+        return verdict(self.firmware, self.counts.value)
+
+
+@dataclass(frozen=True)
+class Devices:
+    """How many devices of the firmware's product run its version, and how many are upgrading
+    now. `product_key` is the firmware's, or for a new firmware file (which names none) its
+    jobs' (`from_jobs`)."""
+
+    product_key: str
+    from_jobs: bool
+    firmware_version: str
+    on_version: Part[int]
+    upgrading: Part[int]
+
+
+@dataclass(frozen=True)
+class Standing:
+    firmware: FirmwareInfo
+    jobs: Part[Page[JobInfo]]  # the newest JOBS_SHOWN jobs of the firmware, and how many in all
+    shown_jobs: list[JobStanding]
+    devices: Devices | None  # None when neither the firmware nor its jobs name a product
+
+    @property
+    def verification_jobs(self) -> list[JobStanding]:
+        return [standing for standing in self.shown_jobs if standing.is_verification]
+
+    @property
+    def more_jobs(self) -> int:
+        """Jobs of the firmware that the page does not show."""
+        page = self.jobs.value
+        return 0 if page is None else max(0, page.total_size - len(self.shown_jobs))
+
+    @property
+    def key(self) -> str:
+        """Names all the page shows of where the firmware stands (with each part's request id
+        and failure), so a page cached with it shows no other counts."""
+        parts = [self.jobs, *(s.counts for s in self.shown_jobs)]
+        if self.devices is not None:
+            parts += [self.devices.on_version, self.devices.upgrading]
+        shown = [(p.value, p.failure, p.stale) for p in parts]
+        return hashlib.sha256(repr((shown, self.devices)).encode()).hexdigest()
+
+
+def product_of(firmware: FirmwareInfo, jobs: list[JobInfo]) -> tuple[str | None, bool]:
+    """The product the firmware is for, and whether it came from its jobs: EnOS names it on an
+    old firmware file only; a new file's jobs name it themselves or in their upgrade scope."""
+    if firmware.product_key:
+        return firmware.product_key, False
+    for job in jobs:
+        named = job.product_key or job.upgrade_scope.get("productKey")
+        if named:
+            return named, True
+    return None, False
+
+
+def fetch_firmware_page(
+    org: Org, firmware_id: str, *, refresh: bool = False
+) -> tuple[services.Fetched[FirmwareInfo], Standing]:
+    """The firmware (its failure raised, for the page to fail with) and where it stands."""
+    with Together() as together:
+        jobs_pending = together.submit(
+            services.search_jobs,
+            org,
+            JobFilters(firmware_id=firmware_id),
+            page_size=JOBS_SHOWN,
+            refresh=refresh,
+        )
+        # In this thread: the firmware's answer is recorded in its history (the database).
+        fetched = services.get_firmware(org, firmware_id, refresh=refresh)
+        firmware = fetched.value
+        jobs = _part(jobs_pending)
+        shown = jobs.value.items[:JOBS_SHOWN] if jobs.value is not None else []
+        counts = {
+            job.job_id: {
+                status: together.submit(
+                    services.count_tasks, org, job.job_id, status, refresh=refresh
+                )
+                for status in TASK_STATUSES
+            }
+            for job in shown
+        }
+        product_key, from_jobs = product_of(firmware, shown)
+        devices = None
+        if product_key and firmware.version:
+            on_version = together.submit(
+                services.count_devices, org, product_key, firmware.version, refresh=refresh
+            )
+            upgrading = together.submit(
+                services.count_devices,
+                org,
+                product_key,
+                firmware.version,
+                upgrading=True,
+                refresh=refresh,
+            )
+            devices = Devices(
+                product_key, from_jobs, firmware.version, _part(on_version), _part(upgrading)
+            )
+        shown_jobs = [
+            JobStanding(
+                job,
+                _counts({status: _part(p) for status, p in counts[job.job_id].items()}),
+                firmware,
+            )
+            for job in shown
+        ]
+    return fetched, Standing(firmware, jobs, shown_jobs, devices)
