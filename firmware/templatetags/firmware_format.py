@@ -8,9 +8,17 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import get_current_timezone_name, localtime
 from django.utils.translation import get_language
 
-from firmware.enos.types import FirmwareInfo
+from firmware.enos.types import FirmwareInfo, I18nString
 from firmware.forms import FIRMWARE_ID_PATTERN
-from firmware.presentation import display_name, time_ago
+from firmware.languages import shown_name
+from firmware.presentation import (
+    JOB_STATUSES,
+    JOB_TYPES,
+    TASK_STATUSES,
+    UPGRADE_POLICIES,
+    display_name,
+    time_ago,
+)
 from firmware.time_zones import utc_offset, zone_label
 
 register = template.Library()
@@ -79,6 +87,38 @@ def routable(firmware_id: str) -> bool:
 def firmware_name(firmware: FirmwareInfo) -> str:
     """The firmware's name in the active language (or any name, or its id)."""
     return display_name(firmware, get_language()) or firmware.firmware_id
+
+
+@register.filter
+def in_language(text: I18nString) -> str:
+    """An EnOS StringI18n (a job's name, say) in the active language, with a firmware name's
+    fallback; "" when it holds no text at all."""
+    return shown_name(text, get_language()) or ""
+
+
+@register.filter
+def job_type(value: str | None) -> str:
+    return _label(JOB_TYPES, value)
+
+
+@register.filter
+def job_status(value: str | None) -> str:
+    return _label(JOB_STATUSES, value)
+
+
+@register.filter
+def upgrade_policy(value: str | None) -> str:
+    return _label(UPGRADE_POLICIES, value)
+
+
+@register.filter
+def task_status(value: str | None) -> str:
+    return _label(TASK_STATUSES, value)
+
+
+def _label(labels: dict[str, str], value: str | None) -> str:
+    """What the pages call an EnOS value; one they do not know, as EnOS sent it."""
+    return "" if value is None else str(labels.get(value, value))
 
 
 @register.filter
