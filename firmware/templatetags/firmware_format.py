@@ -8,8 +8,16 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import get_current_timezone_name, localtime
 from django.utils.translation import get_language
 
-from firmware.enos.types import FirmwareInfo
-from firmware.forms import FIRMWARE_ID_PATTERN
+from firmware.enos.types import FirmwareInfo, I18nString
+from firmware.forms import FIRMWARE_ID_PATTERN, JOB_ID_PATTERN
+from firmware.languages import shown_name
+from firmware.ota_words import (
+    JOB_STATUS_LABELS,
+    JOB_TYPE_LABELS,
+    TASK_STATUS_LABELS,
+    UPGRADE_POLICY_LABELS,
+    label,
+)
 from firmware.presentation import display_name, time_ago
 from firmware.time_zones import utc_offset, zone_label
 
@@ -125,3 +133,39 @@ def breakable_at_slashes(text: object) -> SafeString | str:
         return ""
     parts = re.split(r"(?<=/)(?=[^/])", str(text))
     return mark_safe("<wbr>".join(conditional_escape(part) for part in parts))  # noqa: S308
+
+
+# OTA jobs and tasks --------------------------------------------------------------------------
+
+
+@register.filter
+def job_routable(job_id: str) -> bool:
+    """Whether a job id EnOS sent can be part of a page's URL."""
+    return bool(JOB_ID_PATTERN.match(job_id))
+
+
+@register.filter
+def in_language(text: I18nString) -> str:
+    """A StringI18n (a job's name, its firmware's name) in the active language, with the same
+    fallback as firmware names; "" when it holds none, so `|default` applies."""
+    return shown_name(text, get_language()) or ""
+
+
+@register.filter
+def job_type(value: str | None) -> str:
+    return label(JOB_TYPE_LABELS, value)
+
+
+@register.filter
+def job_status(value: str | None) -> str:
+    return label(JOB_STATUS_LABELS, value)
+
+
+@register.filter
+def upgrade_policy(value: str | None) -> str:
+    return label(UPGRADE_POLICY_LABELS, value)
+
+
+@register.filter
+def task_status(value: str | None) -> str:
+    return label(TASK_STATUS_LABELS, value)
