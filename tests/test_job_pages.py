@@ -7,6 +7,7 @@ import time
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from enos_simulator import Fault
 from firmware.enos.types import Policy
@@ -79,6 +80,7 @@ def test_policies_are_shown_in_words(operator_client):
     assert "Daily window</dt><dd><bdi>01:00–05:00 (+08:00)</bdi>" in page
 
 
+@translation.override("en")
 def test_a_policy_of_any_shape_is_shown_without_failing():
     odd = Policy.from_api({"type": "device", "obj": ["A", "B"], "future": {"x": [1, None]}})
     rows = policy_rows("upgrade_scope", odd)
@@ -389,3 +391,22 @@ def test_anonymous_visitors_are_sent_to_log_in(client, org, url):
     response = client.get(url)
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("zh-hans", ["各状态的设备任务", "升级策略", "重试间隔", "10 分钟", "失败", "每日时段"]),
+        ("ja", ["状態別のタスク", "アップグレードポリシー", "再試行の間隔", "10 分", "失敗"]),
+        ("es", ["Tareas por estado", "Política de actualización", "10 minutos", "Fallida"]),
+    ],
+)
+def test_the_job_page_speaks_the_viewers_language(operator_client, language, words):
+    page = text_of(
+        operator_client.get(job_url(), {"status": "failed"}, HTTP_ACCEPT_LANGUAGE=language)
+    )
+    for word in words:
+        assert word in page
+    for english in ("Tasks by status", "Upgrade policy", "Retry interval", "Daily window"):
+        assert english not in page
