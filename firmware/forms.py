@@ -5,7 +5,9 @@ from django.utils.translation import gettext_lazy as _
 
 from firmware.enos.client import MAX_PAGE_SIZE
 from firmware.models import Org
-from firmware.ota_words import JOB_STATUS_LABELS, JOB_TYPE_LABELS, TASK_STATUS_LABELS
+from firmware.presentation import JOB_STATUSES as JOB_STATUS_LABELS
+from firmware.presentation import JOB_TYPES as JOB_TYPE_LABELS
+from firmware.presentation import TASK_STATUSES as TASK_STATUS_LABELS
 from firmware.search import JOB_STATUSES, JOB_TYPES, TASK_STATUSES, FirmwareFilters, JobFilters
 from firmware.time_zones import LONGEST_NAME, is_zone
 

@@ -24,7 +24,7 @@ from firmware.enos.types import (
 )
 from firmware.jobs import JobTasks
 from firmware.languages import shown_name
-from firmware.ota_words import TASK_STATUS_LABELS, label
+from firmware.presentation import TASK_STATUSES as TASK_STATUS_LABELS
 from firmware.presentation import Paged
 from firmware.search import TASK_STATUSES
 from firmware.services import Fetched
@@ -103,7 +103,7 @@ def _value(text: str, reading: str) -> PolicyValue:
     if reading == "millis" and text.isdigit() and MILLIS_RANGE[0] <= int(text) <= MILLIS_RANGE[1]:
         return PolicyValue(text, datetime.fromtimestamp(int(text) / 1000, tz=UTC))
     if reading in WORDS:
-        return PolicyValue(label(WORDS[reading], text))
+        return PolicyValue(str(WORDS[reading].get(text, text)))
     return PolicyValue(text)
 
 
@@ -227,7 +227,7 @@ class JobPage:
         return [
             StatusCount(
                 status,
-                label(TASK_STATUS_LABELS, status),
+                str(TASK_STATUS_LABELS[status]),
                 counts.by_status[status],
                 counts.percent(status),
                 self.url_for_status(status),

@@ -22,6 +22,7 @@ from firmware.history import History
 from firmware.languages import locale_name, shown_name
 from firmware.models import FirmwareChange
 from firmware.services import Fetched
+from firmware.standing import Standing
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,23 @@ VALUE_KINDS = {
     "sign_method": "code",
     "sign": "code",
     "file_url": "code",
+}
+
+
+# What EnOS's job and task values are called on the pages; a value EnOS adds later is shown as
+# it is sent.
+JOB_TYPES = {"verify": _("Verification"), "upgrade": _("Upgrade")}
+JOB_STATUSES = {"started": _("Started"), "stopped": _("Stopped")}
+UPGRADE_POLICIES = {
+    "snapshot": _("Devices in scope when the job was made"),
+    "incremental": _("Devices in scope, including those that join later"),
+}
+TASK_STATUSES = {
+    "init": _("Waiting"),
+    "published": _("Sent to device"),
+    "upgrading": _("Upgrading"),
+    "succeeded": _("Succeeded"),
+    "failed": _("Failed"),
 }
 
 
@@ -124,6 +142,7 @@ class FirmwarePage:
     fetched: Fetched[FirmwareInfo]
     language: str
     history: History | None = None
+    standing: Standing | None = None
 
     @property
     def firmware(self) -> FirmwareInfo:

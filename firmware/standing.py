@@ -7,6 +7,7 @@ is the `totalSize` of a search with page size 1, never a walk through tasks or d
 that fails is shown as failed where it would be; only the firmware's own failure fails the page.
 """
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -175,13 +176,30 @@ class Standing:
 
     @property
     def key(self) -> str:
-        """Names all the page shows of where the firmware stands (with each part's request id
-        and failure), so a page cached with it shows no other counts."""
-        parts = [self.jobs, *(s.counts for s in self.shown_jobs)]
+        """Names all the page shows of where the firmware stands (not which calls fetched it: a
+        request id is shown only with a failure), so a page cached with it shows no other."""
+        jobs = self.jobs.value
+        shown_jobs = None if jobs is None else (jobs.total_size, *map(_unsourced, jobs.items))
+        parts = [(shown_jobs, *_shown(self.jobs))]
+        parts += [(s.counts.value, *_shown(s.counts)) for s in self.shown_jobs]
         if self.devices is not None:
-            parts += [self.devices.on_version, self.devices.upgrading]
-        shown = [(p.value, p.failure, p.stale) for p in parts]
-        return hashlib.sha256(repr((shown, self.devices)).encode()).hexdigest()
+            on_version, upgrading = self.devices.on_version, self.devices.upgrading
+            parts += [
+                (self.devices.product_key, self.devices.from_jobs, self.devices.firmware_version),
+                (on_version.value, *_shown(on_version)),
+                (upgrading.value, *_shown(upgrading)),
+            ]
+        return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def _unsourced(job: JobInfo) -> JobInfo:
+    return dataclasses.replace(job, request_id=None)
+
+
+def _shown(part: Part) -> tuple[object, ...]:
+    """What a page shows of a part besides its value: its failure, and when a stale part was
+    fetched (a fresh one is as new as the page)."""
+    return (part.failure, part.stale and part.fetched.fetched_at)
 
 
 def product_of(firmware: FirmwareInfo, jobs: list[JobInfo]) -> tuple[str | None, bool]:

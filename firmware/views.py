@@ -18,6 +18,7 @@ from firmware.forms import FIRMWARE_ID_PATTERN, FindFirmwareForm, FirmwareFilter
 from firmware.models import Org
 from firmware.page_cache import Parts, render_page
 from firmware.presentation import FirmwareListPage, FirmwarePage
+from firmware.standing import fetch_firmware_page
 
 # What a firmware page shows of the fetch itself, rendered apart from the cached rest of the page.
 DETAIL_PARTS = {
@@ -107,12 +108,17 @@ def firmware_detail(request: HttpRequest, slug: str, firmware_id: str) -> HttpRe
         raise Http404("malformed firmware id")
     refresh = request.method == "POST"
     try:
-        fetched = services.get_firmware(org, firmware_id, refresh=refresh)
+        fetched, standing = fetch_firmware_page(org, firmware_id, refresh=refresh)
     except EnosError as exc:
         return enos_error_response(request, org, exc, firmware_id=firmware_id)
     if refresh:
         return redirect(request.path)  # post/redirect/get: the page stays bookmarkable
-    page = FirmwarePage(fetched, language=get_language(), history=history.of(org, firmware_id))
+    page = FirmwarePage(
+        fetched,
+        language=get_language(),
+        history=history.of(org, firmware_id),
+        standing=standing,
+    )
     recent.remember_view(
         request.user, org, firmware_id, name=page.title, version=page.firmware.version or ""
     )
@@ -121,7 +127,15 @@ def firmware_detail(request: HttpRequest, slug: str, firmware_id: str) -> HttpRe
         request,
         "firmware/firmware_detail.html",
         {"org": org, "page": page, "list_url": list_url},
-        shows=(org.pk, org.name, org.org_id, page.fragment_key, page.history_key, list_url),
+        shows=(
+            org.pk,
+            org.name,
+            org.org_id,
+            page.fragment_key,
+            page.history_key,
+            standing.key,
+            list_url,
+        ),
         parts=Parts(
             DETAIL_PARTS,
             context={"fetched": page.fetched},

@@ -11,14 +11,14 @@ from django.utils.translation import get_language
 from firmware.enos.types import FirmwareInfo, I18nString
 from firmware.forms import FIRMWARE_ID_PATTERN, JOB_ID_PATTERN
 from firmware.languages import shown_name
-from firmware.ota_words import (
-    JOB_STATUS_LABELS,
-    JOB_TYPE_LABELS,
-    TASK_STATUS_LABELS,
-    UPGRADE_POLICY_LABELS,
-    label,
+from firmware.presentation import (
+    JOB_STATUSES,
+    JOB_TYPES,
+    TASK_STATUSES,
+    UPGRADE_POLICIES,
+    display_name,
+    time_ago,
 )
-from firmware.presentation import display_name, time_ago
 from firmware.time_zones import utc_offset, zone_label
 
 register = template.Library()
@@ -90,6 +90,44 @@ def firmware_name(firmware: FirmwareInfo) -> str:
 
 
 @register.filter
+def job_routable(job_id: str) -> bool:
+    """Whether a job id EnOS sent can be part of a page's URL."""
+    return bool(JOB_ID_PATTERN.match(job_id))
+
+
+@register.filter
+def in_language(text: I18nString) -> str:
+    """An EnOS StringI18n (a job's name, say) in the active language, with a firmware name's
+    fallback; "" when it holds no text at all."""
+    return shown_name(text, get_language()) or ""
+
+
+@register.filter
+def job_type(value: str | None) -> str:
+    return _label(JOB_TYPES, value)
+
+
+@register.filter
+def job_status(value: str | None) -> str:
+    return _label(JOB_STATUSES, value)
+
+
+@register.filter
+def upgrade_policy(value: str | None) -> str:
+    return _label(UPGRADE_POLICIES, value)
+
+
+@register.filter
+def task_status(value: str | None) -> str:
+    return _label(TASK_STATUSES, value)
+
+
+def _label(labels: dict[str, str], value: str | None) -> str:
+    """What the pages call an EnOS value; one they do not know, as EnOS sent it."""
+    return "" if value is None else str(labels.get(value, value))
+
+
+@register.filter
 def bdi(text: object) -> SafeString | str:
     """Text EnOS sent, escaped, in a <bdi>: right-to-left text or bidi controls (U+202E) in it
     cannot reorder the page around it. "" for None or "", so `|default` still applies."""
@@ -133,39 +171,3 @@ def breakable_at_slashes(text: object) -> SafeString | str:
         return ""
     parts = re.split(r"(?<=/)(?=[^/])", str(text))
     return mark_safe("<wbr>".join(conditional_escape(part) for part in parts))  # noqa: S308
-
-
-# OTA jobs and tasks --------------------------------------------------------------------------
-
-
-@register.filter
-def job_routable(job_id: str) -> bool:
-    """Whether a job id EnOS sent can be part of a page's URL."""
-    return bool(JOB_ID_PATTERN.match(job_id))
-
-
-@register.filter
-def in_language(text: I18nString) -> str:
-    """A StringI18n (a job's name, its firmware's name) in the active language, with the same
-    fallback as firmware names; "" when it holds none, so `|default` applies."""
-    return shown_name(text, get_language()) or ""
-
-
-@register.filter
-def job_type(value: str | None) -> str:
-    return label(JOB_TYPE_LABELS, value)
-
-
-@register.filter
-def job_status(value: str | None) -> str:
-    return label(JOB_STATUS_LABELS, value)
-
-
-@register.filter
-def upgrade_policy(value: str | None) -> str:
-    return label(UPGRADE_POLICY_LABELS, value)
-
-
-@register.filter
-def task_status(value: str | None) -> str:
-    return label(TASK_STATUS_LABELS, value)
