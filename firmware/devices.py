@@ -15,7 +15,7 @@ from firmware.failures import Failure, describe
 from firmware.fan_out import Together
 from firmware.models import Org
 from firmware.search import JobFilters
-from firmware.standing import JOBS_SHOWN, Part, _part, product_of
+from firmware.standing import JOBS_SHOWN, Part, part_of, product_of
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def fetch_devices_page(
         )
         # In this thread: the firmware's answer is recorded in its history (the database).
         fetched = services.get_firmware(org, firmware_id)
-        jobs = _part(jobs_pending)
+        jobs = part_of(jobs_pending)
     firmware = fetched.value
     product_key, from_jobs = product_of(firmware, jobs.value.items if jobs.value else [])
     jobs_failure = jobs.failure if product_key is None else None

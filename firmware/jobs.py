@@ -15,7 +15,7 @@ from firmware.enos.types import JobInfo, Page, TaskInfo
 from firmware.fan_out import Together
 from firmware.models import Org
 from firmware.search import TASK_STATUSES
-from firmware.standing import Part, TaskCounts, _counts, _part
+from firmware.standing import Part, TaskCounts, counts_of, part_of
 
 UPSTREAM_CALLS = 1 + len(TASK_STATUSES) + 1  # the job, its counts, the shown page of tasks
 
@@ -48,6 +48,6 @@ def fetch_job_page(
         job = services.get_job(org, job_id)
         return JobTasks(
             job,
-            _counts({task_status: _part(pending) for task_status, pending in counts.items()}),
-            _part(tasks),
+            counts_of({task_status: part_of(pending) for task_status, pending in counts.items()}),
+            part_of(tasks),
         )
