@@ -66,6 +66,7 @@ LATENCIES_MS = (100, 20)
 TARGET_LATENCY_MS = 100
 TARGET_RATIO = 2.4
 LOOP_MAX_SECONDS = 240.0
+SETTLE_SECONDS = 0.02  # untimed, before each call: the last call's worker has finished with it
 FLOOR = "floor"
 # The kinds of firmware page, each a panel fewer: OTA jobs and their task counts; the devices on
 # the firmware's version (EnOS names its product); the firmware and its (no) jobs alone.
@@ -78,7 +79,7 @@ PAGE_NAMES = (WITH_JOBS, PRODUCT_ONLY, BARE)
 @dataclass(frozen=True)
 class Sizes:
     runs: int
-    rounds: int  # per run and latency; each round times the floor and both pages once
+    rounds: int  # per run and latency; each round times the floor and each kind of page once
 
 
 FULL = Sizes(runs=3, rounds=150)
@@ -109,14 +110,13 @@ class Pages:
         self._connection = http.client.HTTPConnection(HOST, stack.web_port, timeout=30)
         self._headers = {"Cookie": stack.cookies[0], "User-Agent": "fwportal-bench"}
 
-    def get(self, path: str) -> str:
+    def firmware(self, firmware_id: str) -> str:
+        """The demo org's page of this firmware: its HTTP status."""
+        path = f"/orgs/demo/firmware/{firmware_id}/"
         self._connection.request("GET", path, headers=self._headers)
         response = self._connection.getresponse()
         response.read()
         return str(response.status)
-
-    def firmware(self, firmware_id: str) -> str:
-        return self.get(f"/orgs/demo/firmware/{firmware_id}/")
 
     def close(self) -> None:
         self._connection.close()
@@ -141,7 +141,7 @@ def count_calls(stack: Stack, ids: Sequence[str]) -> dict[str, int]:
 class Timed:
     samples: list[float] = field(default_factory=list)  # seconds
     statuses: Counter[str] = field(default_factory=Counter)
-    worker_cpu: float = 0.0  # seconds, all workers, from this call's start to the next page's
+    worker_cpu: float = 0.0  # seconds, all workers, from this call's start to the next call's
 
     def ms(self, q: float) -> float:
         return percentile(self.samples, q) * 1000
@@ -162,10 +162,9 @@ class Loop:
 
 
 class Meter:
-    """Worker CPU and business calls from one call's start to the next's. The calls are the
-    call's that started the interval (a page's are all made before it answers); the CPU is the
-    last page's, as the floor leaves the workers idle: what they do meanwhile is that page's
-    work after answering."""
+    """Worker CPU and business calls from one call's start to the next's, both the call's that
+    started the interval: a page's calls are all made before it answers, and the pause before the
+    next call lets its worker finish what it does after answering."""
 
     def __init__(self, stack: Stack, timed: dict[str, Timed]) -> None:
         self._stack = stack
@@ -173,7 +172,6 @@ class Meter:
         self._timed = timed
         self._cpu, self._calls = self._read()
         self._current: str | None = None
-        self._page: str | None = None
         self.calls: Counter[str] = Counter()
 
     def _read(self) -> tuple[float, int]:
@@ -184,11 +182,8 @@ class Meter:
         cpu, calls = self._read()
         if self._current is not None:
             self.calls[self._current] += calls - self._calls
-        if self._page is not None:
-            self._timed[self._page].worker_cpu += cpu - self._cpu
+            self._timed[self._current].worker_cpu += cpu - self._cpu
         self._cpu, self._calls, self._current = cpu, calls, name
-        if name in PAGE_NAMES:
-            self._page = name
 
 
 def timed_rounds(
@@ -212,6 +207,7 @@ def timed_rounds(
             print(f"  warning: stopped after {done} of {rounds} rounds (time bound)")
             break
         for name in (FLOOR, *PAGE_NAMES):
+            time.sleep(SETTLE_SECONDS)
             meter.start(name)
             if name == FLOOR:
                 firmware_id = next(floor_ids)
@@ -224,7 +220,7 @@ def timed_rounds(
                 outcome = pages[name].firmware(firmware_id)
             timed[name].samples.append(time.perf_counter() - started)
             timed[name].statuses[outcome] += 1
-    time.sleep(0.2)  # the last page's worker finishes what it does after answering
+    time.sleep(SETTLE_SECONDS)
     meter.start(None)
     floor.close()
     for connection in pages.values():
