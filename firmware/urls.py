@@ -1,6 +1,6 @@
 from django.urls import path
 
-from firmware import views
+from firmware import token_views, views
 
 app_name = "firmware"
 urlpatterns = [
@@ -14,5 +14,7 @@ urlpatterns = [
         name="firmware_detail",
     ),
     path("tz/", views.time_zone, name="time_zone"),
+    path("tokens/", token_views.api_tokens, name="api_tokens"),
+    path("tokens/<int:token_id>/revoke/", token_views.revoke_api_token, name="revoke_api_token"),
     path("healthz", views.healthz, name="healthz"),
 ]
