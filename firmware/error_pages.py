@@ -9,12 +9,19 @@ from firmware.models import Org
 
 
 def enos_error_response(
-    request: HttpRequest, org: Org, exc: EnosError, *, firmware_id: str | None = None
+    request: HttpRequest,
+    org: Org,
+    exc: EnosError,
+    *,
+    firmware_id: str | None = None,
+    job_id: str | None = None,
 ) -> HttpResponse:
+    """The page for a failure of what a page is about: the firmware or job it names, if any."""
     failure = describe(exc)
     context = {
         "org": org,
         "firmware_id": firmware_id,
+        "job_id": job_id,
         "failure": failure,
         "advice": failure.advice_for(org.name),
     }

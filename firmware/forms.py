@@ -6,10 +6,15 @@ from django.utils.translation import gettext_lazy as _
 
 from firmware.enos.client import MAX_PAGE_SIZE
 from firmware.models import Org
-from firmware.search import FirmwareFilters
+from firmware.presentation import JOB_STATUSES as JOB_STATUS_LABELS
+from firmware.presentation import JOB_TYPES as JOB_TYPE_LABELS
+from firmware.presentation import TASK_STATUSES as TASK_STATUS_LABELS
+from firmware.search import JOB_STATUSES, JOB_TYPES, TASK_STATUSES, FirmwareFilters, JobFilters
 from firmware.time_zones import LONGEST_NAME, is_zone
 
 FIRMWARE_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+# The same rule as firmware ids: what EnOS hands out, and nothing a URL could be tricked with.
+JOB_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 # What people type when they mean a version: 3.2, v3.2.1, 3.2.1-beta.
 VERSION_PATTERN = re.compile(r"^[vV]?\d+(?:\.\d+)+(?:[-+][0-9A-Za-z.-]+)?$")
 
@@ -168,6 +173,87 @@ class FirmwareFilterForm(forms.Form):
         data = self.cleaned_data
         verified = {"true": True, "false": False}.get(data["verified"])
         return FirmwareFilters(data["q"], data["productKey"], verified)
+
+
+class PagedForm(forms.Form):
+    """A list page's page number (and size) from the query string, as the firmware list has."""
+
+    page = forms.IntegerField(label=_("Page"), required=False, min_value=1, max_value=1_000_000)
+
+    def paging(self) -> dict[str, int]:
+        """The page asked for; what is not asked for is left to the service's defaults."""
+        asked = {"page": self.cleaned_data["page"], "page_size": self.cleaned_data.get("page_size")}
+        return {name: value for name, value in asked.items() if value}
+
+
+def _choices(any_label: str, values: tuple[str, ...], labels: dict) -> list[tuple[str, str]]:
+    return [("", any_label), *((value, labels[value]) for value in values)]
+
+
+class JobFilterForm(PagedForm):
+    """An org's OTA jobs: type, status and firmware filters, read from the query string."""
+
+    type = forms.ChoiceField(
+        label=_("Type"), required=False, choices=_choices(_("Any type"), JOB_TYPES, JOB_TYPE_LABELS)
+    )
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=_choices(_("Any status"), JOB_STATUSES, JOB_STATUS_LABELS),
+    )
+    firmware = forms.CharField(
+        label=_("Firmware ID"),
+        required=False,
+        max_length=128,
+        strip=True,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    page_size = forms.IntegerField(
+        label=_("Per page"), required=False, min_value=1, max_value=MAX_PAGE_SIZE
+    )
+
+    ACTIVE_FIELDS = ("type", "status", "firmware", "page_size")
+
+    def clean_firmware(self) -> str:
+        firmware_id = self.cleaned_data["firmware"]
+        if firmware_id and not FIRMWARE_ID_PATTERN.match(firmware_id):
+            raise forms.ValidationError(
+                _("A firmware ID holds up to 128 letters, digits, '-', '_' and '.'.")
+            )
+        return firmware_id
+
+    @property
+    def active_count(self) -> int:
+        """How many filters the query string sets (a bound, valid or invalid form)."""
+        return sum(1 for name in self.ACTIVE_FIELDS if self.data.get(name, "").strip())
+
+    def filters(self) -> JobFilters:
+        data = self.cleaned_data
+        return JobFilters(firmware_id=data["firmware"], type=data["type"], status=data["status"])
+
+
+class TaskFilterForm(PagedForm):
+    """A job's tasks: only those in one status, when asked (`?status=failed&page=2`)."""
+
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=_choices(_("Any status"), TASK_STATUSES, TASK_STATUS_LABELS),
+    )
+
+
+class DeviceFilterForm(PagedForm):
+    """The devices on a version: all of them, or only those upgrading now (`?upgrading=1`)."""
+
+    upgrading = forms.ChoiceField(
+        label=_("Show"),
+        required=False,
+        choices=[("", _("Every device on this version")), ("1", _("Only those upgrading now"))],
+    )
+
+    @property
+    def upgrading_only(self) -> bool:
+        return self.cleaned_data["upgrading"] == "1"
 
 
 class TimeZoneForm(forms.Form):

@@ -271,8 +271,42 @@ class SortHeader:
     aria_sort: str | None
 
 
+class Paged:
+    """A list page's pagination links, which keep its query string (the filters); the list
+    gives `query` and `page`."""
+
+    query: QueryDict
+    page: Page
+
+    def url_for_page(self, page_no: int) -> str:
+        query = self.query.copy()
+        query["page"] = str(page_no)
+        return "?" + query.urlencode()
+
+    def _link(self, page_no: int) -> str | None:
+        return None if page_no == self.page.page_no else self.url_for_page(page_no)
+
+    @property
+    def first_url(self) -> str | None:
+        return self._link(1)
+
+    @property
+    def previous_url(self) -> str | None:
+        return self._link(self.page.page_no - 1) if self.page.page_no > 1 else None
+
+    @property
+    def next_url(self) -> str | None:
+        return (
+            self._link(self.page.page_no + 1) if self.page.page_no < self.page.last_page else None
+        )
+
+    @property
+    def last_url(self) -> str | None:
+        return self._link(self.page.last_page)
+
+
 @dataclass
-class FirmwareListPage:
+class FirmwareListPage(Paged):
     """One page of an org's firmware list, sorted as asked, and its pagination and sorting links
     (which keep the filters)."""
 
@@ -354,29 +388,3 @@ class FirmwareListPage:
         query = self.query.copy()
         query.pop("sort", None)
         return "?" + query.urlencode()
-
-    def url_for_page(self, page_no: int) -> str:
-        query = self.query.copy()
-        query["page"] = str(page_no)
-        return "?" + query.urlencode()
-
-    def _link(self, page_no: int) -> str | None:
-        return None if page_no == self.page.page_no else self.url_for_page(page_no)
-
-    @property
-    def first_url(self) -> str | None:
-        return self._link(1)
-
-    @property
-    def previous_url(self) -> str | None:
-        return self._link(self.page.page_no - 1) if self.page.page_no > 1 else None
-
-    @property
-    def next_url(self) -> str | None:
-        return (
-            self._link(self.page.page_no + 1) if self.page.page_no < self.page.last_page else None
-        )
-
-    @property
-    def last_url(self) -> str | None:
-        return self._link(self.page.last_page)

@@ -42,7 +42,8 @@ class Part(Generic[T]):
         return self.fetched is not None and self.fetched.stale
 
 
-def _part(pending: Pending[services.Fetched[T]]) -> Part[T]:
+def part_of(pending: Pending[services.Fetched[T]]) -> Part[T]:
+    """A fetch's answer as a part of a page: its value, or its EnOS failure."""
     try:
         return Part(fetched=pending.result())
     except EnosError as exc:
@@ -77,7 +78,7 @@ class TaskCounts:
         return 100 * self.by_status[status] / self.total if self.total else 0.0
 
 
-def _counts(parts: dict[str, Part[int]]) -> Part[TaskCounts]:
+def counts_of(parts: dict[str, Part[int]]) -> Part[TaskCounts]:
     """One job's counts, whole or not at all: a count missing would make the others lie."""
     failed = next((part.failure for part in parts.values() if part.failure), None)
     if failed is not None:
@@ -229,7 +230,7 @@ def fetch_firmware_page(
         # In this thread: the firmware's answer is recorded in its history (the database).
         fetched = services.get_firmware(org, firmware_id, refresh=refresh)
         firmware = fetched.value
-        jobs = _part(jobs_pending)
+        jobs = part_of(jobs_pending)
         shown = jobs.value.items[:JOBS_SHOWN] if jobs.value is not None else []
         counts = {
             job.job_id: {
@@ -255,12 +256,12 @@ def fetch_firmware_page(
                 refresh=refresh,
             )
             devices = Devices(
-                product_key, from_jobs, firmware.version, _part(on_version), _part(upgrading)
+                product_key, from_jobs, firmware.version, part_of(on_version), part_of(upgrading)
             )
         shown_jobs = [
             JobStanding(
                 job,
-                _counts({status: _part(p) for status, p in counts[job.job_id].items()}),
+                counts_of({status: part_of(p) for status, p in counts[job.job_id].items()}),
                 firmware,
             )
             for job in shown

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from firmware import token_views, views
+from firmware import job_views, token_views, views
 
 app_name = "firmware"
 urlpatterns = [
@@ -13,6 +13,13 @@ urlpatterns = [
         views.firmware_detail,
         name="firmware_detail",
     ),
+    path(
+        "orgs/<slug:slug>/firmware/<str:firmware_id>/devices/",
+        job_views.firmware_devices,
+        name="firmware_devices",
+    ),
+    path("orgs/<slug:slug>/jobs/", job_views.job_list, name="job_list"),
+    path("orgs/<slug:slug>/jobs/<str:job_id>/", job_views.job_detail, name="job_detail"),
     path("tz/", views.time_zone, name="time_zone"),
     path("tokens/", token_views.api_tokens, name="api_tokens"),
     path("tokens/<int:token_id>/revoke/", token_views.revoke_api_token, name="revoke_api_token"),

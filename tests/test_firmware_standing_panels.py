@@ -131,3 +131,11 @@ def test_a_cached_page_is_never_shown_with_other_counts(operator_client, simulat
     simulator.fault = None
     text = panel(operator_client, SENSOR, "devices")
     assert "2,722 devices" in text and "unreachable" not in text
+
+
+def test_the_panels_link_to_the_jobs_and_the_devices(operator_client):
+    page = text_of(operator_client.get(detail_url(SENSOR)))
+    assert 'href="/orgs/demo/jobs/job-bx-271-rollout/"' in page
+    assert 'href="/orgs/demo/jobs/job-bx-271-verify/"' in page
+    assert f'href="/orgs/demo/jobs/?firmware={SENSOR}"' in page
+    assert f'href="/orgs/demo/firmware/{SENSOR}/devices/"' in page

@@ -7,6 +7,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 TURBINE = "fw-turbine-ctrl-3.2.1"
+TURBINE_JOB = "job-turbine-321-verify"
 LOGIN = "login"  # a redirect to /accounts/login/?next=...
 ADMIN_LOGIN = "admin-login"  # a redirect to /admin/login/?next=...
 
@@ -17,6 +18,9 @@ EXPECTED = {
     "firmware:org_detail": (LOGIN, 404, 301),  # the org page is its firmware list now
     "firmware:firmware_list": (LOGIN, 404, 200),
     "firmware:firmware_detail": (LOGIN, 404, 200),
+    "firmware:firmware_devices": (LOGIN, 404, 200),
+    "firmware:job_list": (LOGIN, 404, 200),
+    "firmware:job_detail": (LOGIN, 404, 200),
     "firmware:time_zone": (200, 200, 200),  # the login page links to it too
     "firmware:healthz": (200, 200, 200),
     "favicon": (302, 302, 302),  # to the icon under static/, for anyone
@@ -45,6 +49,7 @@ def concrete(route, org_pk, user_pk):
     samples = {
         r"<slug:slug>": "demo",
         r"<str:firmware_id>": TURBINE,
+        r"<str:job_id>": TURBINE_JOB,
         r"<path:object_id>": str(org_pk),
         r"<int:pk>": str(org_pk),
         r"<id>": str(user_pk),

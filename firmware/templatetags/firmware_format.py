@@ -9,7 +9,7 @@ from django.utils.timezone import get_current_timezone_name, localtime
 from django.utils.translation import get_language
 
 from firmware.enos.types import FirmwareInfo, I18nString
-from firmware.forms import FIRMWARE_ID_PATTERN
+from firmware.forms import FIRMWARE_ID_PATTERN, JOB_ID_PATTERN
 from firmware.languages import shown_name
 from firmware.presentation import (
     JOB_STATUSES,
@@ -87,6 +87,12 @@ def routable(firmware_id: str) -> bool:
 def firmware_name(firmware: FirmwareInfo) -> str:
     """The firmware's name in the active language (or any name, or its id)."""
     return display_name(firmware, get_language()) or firmware.firmware_id
+
+
+@register.filter
+def job_routable(job_id: str) -> bool:
+    """Whether a job id EnOS sent can be part of a page's URL."""
+    return bool(JOB_ID_PATTERN.match(job_id))
 
 
 @register.filter

@@ -73,12 +73,17 @@ def operator(django_user_model, org):
     return user
 
 
+def log_in(page: Page, base_url: str, username: str) -> None:
+    """Logs in through the real login form (in any language) and lands on the home page."""
+    page.goto("/accounts/login/")
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password").fill(PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    expect(page).to_have_url(f"{base_url}/")
+
+
 @pytest.fixture
 def logged_in_page(page: Page, live_server, operator) -> Page:
     """A page logged in as `operator` through the real login form, on the home page."""
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(operator.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in", exact=True).click()
-    expect(page).to_have_url(f"{live_server.url}/")
+    log_in(page, live_server.url, operator.username)
     return page

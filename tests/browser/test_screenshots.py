@@ -6,9 +6,8 @@ what a screenshot would show wrong: the wrong language, a missing heading, sidew
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, log_in
 from tests.browser.test_firmware_detail import TURBINE, assert_png
-from tests.conftest import PASSWORD
 
 # Width name -> viewport, and how the firmware list shows its rows there.
 WIDTHS = {
@@ -17,14 +16,6 @@ WIDTHS = {
 }
 # Browser locale -> the language the pages must come in (Accept-Language picks it).
 LANGUAGES = {"en-US": ("en", "Firmware"), "zh-CN": ("zh-hans", "固件")}
-
-
-def log_in(page: Page, base_url: str, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    expect(page).to_have_url(f"{base_url}/")
 
 
 # Boxes that scroll sideways inside the page (a wide table in an overflow wrapper) count too.

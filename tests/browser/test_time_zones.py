@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from firmware.time_zones import BROWSER_COOKIE
-from tests.conftest import PASSWORD
+from tests.browser.conftest import log_in
 
 TURBINE = "fw-turbine-ctrl-3.2.1"
 CREATED = 'time[datetime="2024-06-10T09:39:05.678000+00:00"]'
@@ -23,11 +23,7 @@ def in_zone(browser: Browser, live_server, operator, zone: str) -> Iterator[Page
     context = browser.new_context(base_url=live_server.url, locale="en-US", timezone_id=zone)
     try:
         page = context.new_page()
-        page.goto("/accounts/login/")
-        page.get_by_label("Username").fill(operator.username)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in", exact=True).click()
-        expect(page).to_have_url(f"{live_server.url}/")
+        log_in(page, live_server.url, operator.username)
         yield page
     finally:
         context.close()
