@@ -312,6 +312,7 @@ def test_a_job_with_its_task_counts(client, token):
         "failed": 41,
         "total": 3000,
     }
+    assert body["data"]["taskCountsProblem"] is None
     assert body["data"]["name"]["i18nValue"]["zh_CN"] == body["data"]["displayName"]
     assert body["requestId"]
     problem(get(client, "/orgs/demo/jobs/job-none/", token), 404)
@@ -334,6 +335,10 @@ def test_devices_on_a_firmwares_version(client, token):
     assert body["totalSize"] == 100
     assert len(body["data"]) == 5
     assert {device["firmwareVersion"] for device in body["data"]} == {"1.0.4"}
+    upgrading = get(client, f"/orgs/demo/firmware/{LEGACY}/devices/?upgrading=1", token).json()
+    assert upgrading["totalSize"] < 100
+    assert {device["isUpgrading"] for device in upgrading["data"]} <= {True}
+    problem(get(client, f"/orgs/demo/firmware/{LEGACY}/devices/?upgrading=yes", token), 400)
     # A new firmware names no product: its jobs do.
     turbine = get(client, f"/orgs/demo/firmware/{TURBINE}/devices/", token).json()
     assert turbine["productKey"] == "Tb7kR2xQ"

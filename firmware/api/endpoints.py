@@ -16,19 +16,28 @@ from ninja import NinjaAPI, Query, Swagger
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 
-from firmware import csv_export, services, standing
+from firmware import csv_export, services
 from firmware.access import get_visible_org, visible_orgs
 from firmware.api import problems, schemas
 from firmware.api.auth import BearerToken, PerCaller, Session
+from firmware.devices import fetch_devices_page
 from firmware.enos.client import MAX_PAGE_SIZE
 from firmware.enos.errors import EnosError
 from firmware.failures import describe
 from firmware.fan_out import Together
 from firmware.find import find_in_orgs
-from firmware.forms import FIRMWARE_ID_PATTERN, FindFirmwareForm, FirmwareFilterForm
+from firmware.forms import (
+    FIRMWARE_ID_PATTERN,
+    DeviceFilterForm,
+    FindFirmwareForm,
+    FirmwareFilterForm,
+    JobFilterForm,
+    TaskFilterForm,
+)
 from firmware.models import Org
 from firmware.presentation import FirmwareListPage
-from firmware.search import JOB_STATUSES, JOB_TYPES, TASK_STATUSES, JobFilters
+from firmware.search import JOB_STATUSES, JOB_TYPES, TASK_STATUSES
+from firmware.standing import counts_of, part_of
 
 logger = logging.getLogger(__name__)
 
@@ -164,6 +173,10 @@ def _page(fetched: services.Fetched) -> dict:
     }
 
 
+def _paging(page: int | None, page_size: int | None) -> dict[str, int]:
+    return {"page": page or 1, "page_size": page_size or services.DEFAULT_PAGE_SIZE}
+
+
 def _wants_csv(request: HttpRequest, format: str | None) -> bool:
     if format:
         return format == "csv"
@@ -283,33 +296,36 @@ def devices_on_version(
     request: HttpRequest,
     slug: str,
     firmware_id: str,
-    upgrading: bool | None = Query(None, description="true: only devices upgrading now."),
+    upgrading: Literal["1", ""] | None = Query(None, description="1: only devices upgrading now."),
     page: int | None = Page,
     page_size: int | None = PageSize,
 ):
-    """The devices of the firmware's product that run its version. A new firmware names no
-    product; its OTA jobs do, as on the firmware's page."""
+    """The devices of the firmware's product that run its version, as the devices page shows
+    them. A new firmware names no product; its OTA jobs do."""
     org = _org(request, slug)
-    firmware = services.get_firmware(org, _checked_id(firmware_id)).value
-    product_key = firmware.product_key
-    if not product_key:
-        jobs = services.search_jobs(
-            org, JobFilters(firmware_id=firmware_id), page_size=standing.JOBS_SHOWN
-        )
-        product_key, _from_jobs = standing.product_of(firmware, jobs.value.items)
-    if not product_key or not firmware.version:
+    form = DeviceFilterForm(request.GET)
+    if not form.is_valid():
+        raise _form_errors(form)
+    found = fetch_devices_page(
+        org,
+        _checked_id(firmware_id),
+        upgrading_only=form.upgrading_only,
+        **_paging(page, page_size),
+    )
+    if found.jobs_failure is not None:  # only the jobs could have named the product
+        return problems.of_failure(found.jobs_failure, org.name)
+    if found.devices is None:
         raise problems.Problem(
             404, "Neither the firmware nor its OTA jobs name a product and version."
         )
-    paging = {"page": page or 1, "page_size": page_size or services.DEFAULT_PAGE_SIZE}
-    fetched = services.search_devices(
-        org, product_key, firmware.version, upgrading=upgrading or None, **paging
-    )
+    if found.devices.failure is not None:
+        return problems.of_failure(found.devices.failure, org.name)
+    fetched = found.devices.fetched
     return {
         **_page(fetched),
         "org": schemas.org_out(org),
-        "productKey": product_key,
-        "firmwareVersion": firmware.version,
+        "productKey": found.product_key,
+        "firmwareVersion": found.firmware.value.version,
         "data": [schemas.device_out(device) for device in fetched.value.items],
     }
 
@@ -350,13 +366,7 @@ def find_firmware(
             for match in outcome.matches
         ],
         "unanswered": [
-            {
-                "org": schemas.org_out(unasked.org),
-                "status": unasked.failure.status,
-                "title": str(unasked.failure.kind.title),
-                "code": unasked.failure.code,
-                "requestId": unasked.failure.request_id,
-            }
+            {"org": schemas.org_out(unasked.org), **schemas.failure_out(unasked.failure)}
             for unasked in outcome.unasked
         ],
     }
@@ -373,17 +383,16 @@ def jobs(
     slug: str,
     type: Literal[JOB_TYPES] | None = Query(None),  # type: ignore[valid-type]
     status: Literal[JOB_STATUSES] | None = Query(None),  # type: ignore[valid-type]
-    firmware: str | None = Query(
-        None, pattern=FIRMWARE_ID_PATTERN.pattern, description="Only this firmware's jobs."
-    ),
+    firmware: str | None = Query(None, max_length=128, description="Only this firmware's jobs."),
     page: int | None = Page,
     page_size: int | None = PageSize,
 ):
-    """An org's OTA jobs, newest first."""
+    """An org's OTA jobs, newest first, filtered as its jobs page (the same parameters)."""
     org = _org(request, slug)
-    filters = JobFilters(firmware_id=firmware or "", type=type or "", status=status or "")
-    paging = {"page": page or 1, "page_size": page_size or services.DEFAULT_PAGE_SIZE}
-    fetched = services.search_jobs(org, filters, **paging)
+    form = JobFilterForm(request.GET)
+    if not form.is_valid():
+        raise _form_errors(form)
+    fetched = services.search_jobs(org, form.filters(), **form.paging())
     language = get_language()
     return {
         **_page(fetched),
@@ -399,8 +408,9 @@ def jobs(
     url_name="job_detail",
 )
 def job_detail(request: HttpRequest, slug: str, job_id: str):
-    """One OTA job and how many of its tasks are in each status (counted at once, one call per
-    status, whatever the job's size)."""
+    """One OTA job and how many of its tasks are in each status, counted at once (one call per
+    status, whatever the job's size). As on the job page, only the job's own failure fails the
+    answer: counts that could not be had are null, with `taskCountsProblem` saying why."""
     org = _org(request, slug)
     job_id = _checked_id(job_id)
     with Together() as together:
@@ -409,16 +419,18 @@ def job_detail(request: HttpRequest, slug: str, job_id: str):
             for status in TASK_STATUSES
         }
         fetched = services.get_job(org, job_id)
-        counts = {status: pending.result() for status, pending in counting.items()}
+        counts = counts_of({status: part_of(pending) for status, pending in counting.items()})
+    failure = counts.failure
     return {
         **_provenance(fetched),
-        "stale": fetched.stale or any(count.stale for count in counts.values()),
+        "stale": fetched.stale or counts.stale,
         "org": schemas.org_out(org),
         "data": {
             **schemas.job_out(fetched.value, get_language()),
-            "taskCounts": schemas.task_counts_out(
-                {status: count.value for status, count in counts.items()}
-            ),
+            "taskCounts": None
+            if counts.value is None
+            else schemas.task_counts_out(counts.value.by_status),
+            "taskCountsProblem": None if failure is None else schemas.failure_out(failure),
         },
     }
 
@@ -437,10 +449,17 @@ def job_tasks(
     page: int | None = Page,
     page_size: int | None = PageSize,
 ):
-    """A job's tasks, one per device (only those in `status`, when given)."""
+    """A job's tasks, one per device (only those in `status`, when given), as its page lists."""
     org = _org(request, slug)
-    paging = {"page": page or 1, "page_size": page_size or services.DEFAULT_PAGE_SIZE}
-    fetched = services.search_tasks(org, _checked_id(job_id), status=status or "", **paging)
+    form = TaskFilterForm(request.GET)
+    if not form.is_valid():
+        raise _form_errors(form)
+    fetched = services.search_tasks(
+        org,
+        _checked_id(job_id),
+        status=form.cleaned_data["status"],
+        **_paging(page, page_size),
+    )
     return {
         **_page(fetched),
         "org": schemas.org_out(org),

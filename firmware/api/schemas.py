@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from ninja import Schema
 
 from firmware.enos.types import DeviceFirmware, FirmwareInfo, I18nString, JobInfo, Policy, TaskInfo
+from firmware.failures import Failure
 from firmware.languages import shown_name
 from firmware.models import Org
 from firmware.search import TASK_STATUSES
@@ -126,8 +127,18 @@ class TaskCountsOut(Schema):
     total: int
 
 
+class FailureOut(Schema):
+    """What kept one part of an answer away (the rest of it came)."""
+
+    status: int
+    title: str
+    code: int | None
+    requestId: str | None
+
+
 class JobWithCounts(JobOut):
-    taskCounts: TaskCountsOut
+    taskCounts: TaskCountsOut | None
+    taskCountsProblem: FailureOut | None
 
 
 class OneJob(Provenance):
@@ -157,12 +168,8 @@ class FoundIn(Provenance):
     data: FirmwareOut
 
 
-class Unanswered(Schema):
+class Unanswered(FailureOut):
     org: OrgOut
-    status: int
-    title: str
-    code: int | None
-    requestId: str | None
 
 
 class FindResult(Provenance):
@@ -238,6 +245,15 @@ def task_counts_out(by_status: dict[str, int]) -> dict:
     return {
         **{status: by_status[status] for status in TASK_STATUSES},
         "total": sum(by_status.values()),
+    }
+
+
+def failure_out(failure: Failure) -> dict:
+    return {
+        "status": failure.status,
+        "title": str(failure.kind.title),
+        "code": failure.code,
+        "requestId": failure.request_id,
     }
 
 
