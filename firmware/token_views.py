@@ -11,6 +11,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from firmware import tokens
 from firmware.forms import ApiTokenForm
 
+NEW_TOKEN_KEY = "new-api-token"  # noqa: S105 - a session key, not a secret
+
 
 def _page(request: HttpRequest, form: ApiTokenForm, **context) -> HttpResponse:
     status = context.pop("status", 200)
@@ -23,13 +25,17 @@ def _page(request: HttpRequest, form: ApiTokenForm, **context) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def api_tokens(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
-        return _page(request, ApiTokenForm())
+        # Shown once: taken out of the session by the first page that shows it.
+        new = request.session.pop(NEW_TOKEN_KEY, None)
+        return _page(request, ApiTokenForm(), new=new)
     form = ApiTokenForm(request.POST)
     if not form.is_valid():
         return _page(request, form, status=400)
-    new = tokens.create(request.user, form.cleaned_data["name"], form.expires_at(timezone.now()))
-    # Rendered, not redirected: the token is shown this once and is in no URL or session.
-    return _page(request, ApiTokenForm(), new=new)
+    made = tokens.create(request.user, form.cleaned_data["name"], form.expires_at(timezone.now()))
+    # Post/redirect/get, so reloading the page cannot make a second token; the token waits in
+    # the session (server-side) for that one GET, never in a URL or a cookie.
+    request.session[NEW_TOKEN_KEY] = {"name": made.token.name, "raw": made.raw}
+    return redirect("firmware:api_tokens")
 
 
 @require_POST

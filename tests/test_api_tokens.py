@@ -15,8 +15,9 @@ TOKEN = re.compile(r'id="new-token-value"[^>]* value="(fwp_[A-Za-z0-9_-]{43})"')
 
 @pytest.mark.django_db
 def test_a_new_token_is_shown_once_and_then_works(operator_client, granted):
-    response = operator_client.post("/tokens/", {"name": "nightly CI", "expires": "30"})
-    assert response.status_code == 200
+    made = operator_client.post("/tokens/", {"name": "nightly CI", "expires": "30"})
+    assert (made.status_code, made["Location"]) == (302, "/tokens/")
+    response = operator_client.get("/tokens/")
     assert response["Cache-Control"].startswith("max-age=0")
     raw = TOKEN.search(response.content.decode()).group(1)
     token = ApiToken.objects.get(user=granted)
