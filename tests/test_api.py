@@ -126,6 +126,7 @@ def test_the_api_only_reads(client, token):
 def test_an_unknown_api_path_is_a_404_problem_not_a_page(client, token):
     problem(get(client, "/nothing-here/", token), 404)
     problem(client.get("/api/v2/orgs/"), 404)
+    problem(client.get("/api/v1/"), 404)
     problem(get(client, "/orgs", token), 404)  # no redirect to the slash either
 
 

@@ -5,7 +5,7 @@ import functools
 from collections.abc import Callable
 
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.decorators.cache import never_cache
 
@@ -14,11 +14,15 @@ from firmware.api.endpoints import api
 
 
 def _answering_in_problems(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Ninja's own error answers (405 for another method) as problem details too."""
+    """Ninja's own error answers (405 for another method, 404 for its root) as problem details
+    too."""
 
     @functools.wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        answer = view(request, *args, **kwargs)
+        try:
+            answer = view(request, *args, **kwargs)
+        except Http404:
+            return no_such_endpoint(request)
         if answer.status_code == 405:
             allowed = answer.get("Allow", "GET")
             answer = problems.response(405, f"This API only reads: use {allowed}.")
