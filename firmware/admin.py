@@ -17,12 +17,12 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from firmware import services
+from firmware import services, tokens
 from firmware.access import visible_orgs
 from firmware.enos.errors import EnosError
 from firmware.failures import describe
 from firmware.forms import OrgAdminForm
-from firmware.models import Org
+from firmware.models import ApiToken, Org
 
 admin.site.site_header = _("fwportal administration")
 admin.site.site_title = _("fwportal admin")
@@ -162,3 +162,41 @@ def _grant_reasons(user: AbstractBaseUser) -> dict[int, str]:
             )
         reasons[org_pk] = "; ".join(parts)
     return reasons
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Every user's API tokens, to see and revoke; nothing else can change (a token is made by
+    its owner only, and its secret is not here to see)."""
+
+    list_display = ["name", "user", "hint", "created_at", "last_used_at", "expires_at", "state"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "user__username", "hint"]
+    list_select_related = ["user"]
+    actions = ["revoke"]
+    fields = ["name", "user", "hint", "created_at", "last_used_at", "expires_at", "revoked_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: ApiToken | None = None) -> bool:
+        return False  # revoked, not deleted: when and by whom it was used stays visible
+
+    def has_change_permission(self, request: HttpRequest, obj: ApiToken | None = None) -> bool:
+        return False
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    @admin.display(description=_("state"))
+    def state(self, token: ApiToken) -> str:
+        if token.revoked_at:
+            return gettext("Revoked")
+        return gettext("Active") if tokens.is_live(token) else gettext("Expired")
+
+    @admin.action(description=_("Revoke selected tokens"), permissions=["revoke"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        count = tokens.revoke(queryset)
+        message = ngettext("%(count)d token revoked.", "%(count)d tokens revoked.", count)
+        self.message_user(request, message % {"count": count}, messages.SUCCESS)

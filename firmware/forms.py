@@ -1,4 +1,5 @@
 import re
+from datetime import datetime, timedelta
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -290,3 +291,31 @@ class TimeZoneForm(forms.Form):
     def chosen(self) -> str | None:
         """The zone chosen; None: the browser's."""
         return None if self.cleaned_data["use_browser"] else self.cleaned_data["time_zone"]
+
+
+class ApiTokenForm(forms.Form):
+    """A new personal API token: a name its owner knows it by, and how long it lives."""
+
+    LIFETIMES = {"30": 30, "90": 90, "365": 365, "never": None}  # days
+
+    name = forms.CharField(
+        label=_("Token name"),
+        max_length=100,
+        strip=True,
+        help_text=_("What the token is for, e.g. “nightly CI check”."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    expires = forms.ChoiceField(
+        label=_("Expires"),
+        initial="90",
+        choices=[
+            ("30", _("In 30 days")),
+            ("90", _("In 90 days")),
+            ("365", _("In a year")),
+            ("never", _("Never")),
+        ],
+    )
+
+    def expires_at(self, now: datetime) -> datetime | None:
+        days = self.LIFETIMES[self.cleaned_data["expires"]]
+        return None if days is None else now + timedelta(days=days)

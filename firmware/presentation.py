@@ -374,6 +374,15 @@ class FirmwareListPage(Paged):
         return "?" + query.urlencode()
 
     @property
+    def csv_query(self) -> str:
+        """The CSV export's query: these filters, every page (EnOS's order: sorting is per page)."""
+        query = self.query.copy()
+        for name in ("page", "page_size", "sort", "format"):
+            query.pop(name, None)
+        query["format"] = "csv"
+        return "?" + query.urlencode()
+
+    @property
     def unsorted_url(self) -> str:
         """This page in EnOS's order."""
         query = self.query.copy()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from firmware import job_views, views
+from firmware import job_views, token_views, views
 
 app_name = "firmware"
 urlpatterns = [
@@ -21,5 +21,7 @@ urlpatterns = [
     path("orgs/<slug:slug>/jobs/", job_views.job_list, name="job_list"),
     path("orgs/<slug:slug>/jobs/<str:job_id>/", job_views.job_detail, name="job_detail"),
     path("tz/", views.time_zone, name="time_zone"),
+    path("tokens/", token_views.api_tokens, name="api_tokens"),
+    path("tokens/<int:token_id>/revoke/", token_views.revoke_api_token, name="revoke_api_token"),
     path("healthz", views.healthz, name="healthz"),
 ]

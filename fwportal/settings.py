@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",
+    "ninja",  # the JSON API (firmware/api/); listed so its docs use its own static files
     "firmware",
 ]
 
@@ -243,6 +244,13 @@ ACCESS_CACHE_SECONDS = env.int("ACCESS_CACHE_SECONDS", default=10)
 # Finding a firmware id in every org: how many orgs are asked at once, and how long each may take.
 FIND_MAX_WORKERS = env.int("FIND_MAX_WORKERS", default=8)
 FIND_ORG_TIMEOUT = env.float("FIND_ORG_TIMEOUT", default=min(ENOS_TOTAL_TIMEOUT, 10.0))
+
+# The JSON API (firmware/api/): each token (or session) may make API_THROTTLE_REQUESTS requests in
+# each fixed window of API_THROTTLE_SECONDS (counted in the shared cache, so across workers);
+# a CSV export holds at most CSV_EXPORT_MAX firmware (its last line says when it was cut).
+API_THROTTLE_REQUESTS = env.int("API_THROTTLE_REQUESTS", default=120)
+API_THROTTLE_SECONDS = env.int("API_THROTTLE_SECONDS", default=60)
+CSV_EXPORT_MAX = env.int("CSV_EXPORT_MAX", default=50_000)
 
 # Error reports (the DEBUG page, mails to ADMINS) never show EnOS tokens, signatures or secrets.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "firmware.error_reports.SecretsFilter"

@@ -20,6 +20,7 @@ accounts = [
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", include("firmware.api.urls")),
     path("accounts/", include(accounts)),
     # Anyone may choose a language, the login page's visitors first; `next` stays same-site.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),

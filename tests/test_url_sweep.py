@@ -31,8 +31,26 @@ EXPECTED = {
     "set_language": (302, 302, 302),  # anyone may choose a language (a POST; GET only redirects)
     "admin:login": (200, 200, 200),
     "admin:logout": (ADMIN_LOGIN, 302, 302),  # non-staff are sent to the admin index
+    "firmware:api_tokens": (LOGIN, 200, 200),
+    "firmware:revoke_api_token": (LOGIN, 405, 405),  # a POST
+    # The API: 401 problem details, never the login redirect; 404 for orgs one may not see.
+    "api-v1:openapi-json": (200, 200, 200),
+    "api-v1:openapi-view": (200, 200, 200),
+    "api-v1:api-root": (404, 404, 404),
+    "api-v1:orgs": (401, 200, 200),
+    "api-v1:firmware_list": (401, 404, 200),
+    "api-v1:firmware_detail": (401, 404, 200),
+    "api-v1:devices_on_version": (401, 404, 200),
+    "api-v1:find_firmware": (401, 200, 200),  # the outsider's orgs hold none
+    "api-v1:jobs": (401, 404, 200),
+    "api-v1:job_detail": (401, 404, 200),
+    "api-v1:job_tasks": (401, 404, 200),
+    "None": (404, 404, 404),  # any other path under /api/: a 404 problem, not a page
 }
-QUERY = {"firmware:find_firmware": f"?org=demo&firmware_id={TURBINE}"}
+QUERY = {
+    "firmware:find_firmware": f"?org=demo&firmware_id={TURBINE}",
+    "api-v1:find_firmware": f"?firmware_id={TURBINE}",
+}
 
 
 def patterns(resolvers, prefix="", namespace=""):
@@ -50,6 +68,11 @@ def concrete(route, org_pk, user_pk):
         r"<slug:slug>": "demo",
         r"<str:firmware_id>": TURBINE,
         r"<str:job_id>": TURBINE_JOB,
+        r"<slug>": "demo",  # the API's (django-ninja's) patterns
+        r"<firmware_id>": TURBINE,
+        r"<job_id>": TURBINE_JOB,
+        r"<int:token_id>": "1",
+        r"(?P<rest>.*)": "no-such-endpoint/",
         r"<path:object_id>": str(org_pk),
         r"<int:pk>": str(org_pk),
         r"<id>": str(user_pk),
