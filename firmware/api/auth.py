@@ -53,7 +53,6 @@ class PerCaller(BaseThrottle):
         window = settings.API_THROTTLE_SECONDS
         now = time.time()
         started = int(now // window) * window
-        self._wait = started + window - now
         token = getattr(request, "api_token", None)
         caller = f"token:{token.pk}" if token is not None else f"user:{request.user.pk}"
         key = f"api-throttle:{caller}:{started}"
@@ -66,4 +65,7 @@ class PerCaller(BaseThrottle):
         return count <= settings.API_THROTTLE_REQUESTS
 
     def wait(self) -> float:
-        return max(1, math.ceil(self._wait))
+        """Seconds until the current window ends (the instance is shared: nothing is kept on
+        it between requests)."""
+        window = settings.API_THROTTLE_SECONDS
+        return max(1, math.ceil(window - time.time() % window))
