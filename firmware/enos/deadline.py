@@ -5,7 +5,7 @@ a thread for as long as it likes. Each exchange registers a Watch; one watchdog 
 process shuts the socket of an exchange whose deadline passed, which ends any blocked read at
 once. The socket in use is found through the thread that makes the exchange: it is noted when a
 connection is opened or reused (a response may outlive its connection's hold on the socket).
-A download's deadline follows its progress: `Watch.extend` moves it later as bytes arrive.
+A download's deadline follows its progress: `Watch.extend` moves it as bytes arrive.
 """
 
 import contextlib
@@ -34,8 +34,13 @@ class Watch:
         self.sock: socket.socket | None = None
 
     def extend(self, seconds: float) -> None:
-        """The exchange may now go on until `seconds` from now (a download that made progress)."""
-        self.deadline = max(self.deadline, time.monotonic() + seconds)
+        """The exchange now ends `seconds` from now, sooner or later than it would have (a
+        download that made progress)."""
+        deadline = time.monotonic() + seconds
+        sooner = deadline < self.deadline
+        self.deadline = deadline
+        if sooner:
+            _watchdog.add(self, deadline)
 
     def cut(self) -> bool:
         """Shut the exchange's socket; False when it has none yet."""

@@ -232,12 +232,16 @@ def download(
                 if _is_envelope(response):
                     content = _read_capped(response, limits.max_response_bytes)
                     return _error_answer(response, content)
-                chunks = response.iter_content(READ_CHUNK)
+                late = stalled
+                chunks = _progressing(response, watch, progress)
                 head = _opening(chunks)
                 if len(head) == 1 and _envelope_code(_json_or_none(head[0])) is not None:
                     return _error_answer(response, head[0])  # an envelope sent as if a file
-                late = stalled
-                _stream(itertools.chain(head, chunks), write, watch, progress)
+                for chunk in itertools.chain(head, chunks):
+                    try:
+                        write(chunk)
+                    except Exception as exc:
+                        raise _WriteFailed from exc
             finally:
                 response.close()
         except _WriteFailed as exc:
@@ -280,24 +284,17 @@ def _opening(chunks: Iterator[bytes]) -> list[bytes]:
     return list(itertools.islice(chunks, 2))
 
 
-def _stream(
-    chunks: Iterator[bytes],
-    write: Callable[[bytes], None],
-    watch: Watch,
-    progress: Progress,
-) -> None:
-    """Each chunk to `write`; each `progress.min_bytes` received buy `progress.seconds` more."""
+def _progressing(response: requests.Response, watch: Watch, progress: Progress) -> Iterator[bytes]:
+    """The body's chunks; every `progress.min_bytes` received buy `progress.seconds` more. A
+    chunk is at most min_bytes, as a read waits until its chunk is full."""
     watch.extend(progress.seconds)
     since_extended = 0
-    for chunk in chunks:
-        try:
-            write(chunk)
-        except Exception as exc:
-            raise _WriteFailed from exc
+    for chunk in response.iter_content(max(1, min(READ_CHUNK, progress.min_bytes))):
         since_extended += len(chunk)
         if since_extended >= progress.min_bytes:
             watch.extend(progress.seconds)
             since_extended = 0
+        yield chunk
 
 
 def _late(seconds: float) -> UpstreamTimeout:
