@@ -360,3 +360,25 @@ def test_a_file_larger_than_the_whole_cap_is_served_but_not_kept(tmp_path):
     with kept.file:
         assert kept.file.read() == b"y" * 1000
     assert list((tmp_path / "sha256").iterdir()) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "button", "heading"),
+    [
+        ("zh-hans", "下载", "文件与其校验值不符"),
+        ("ja", "ダウンロード", "ファイルがチェックサムと一致しません"),
+        ("es", "Descargar", "El archivo no coincide con su suma de comprobación"),
+    ],
+)
+def test_the_download_button_and_the_mismatch_page_speak_the_viewers_language(
+    operator_client, org, language, button, heading
+):
+    page = text_of(
+        operator_client.get(
+            f"/orgs/{org.slug}/firmware/fw-turbine-ctrl-3.2.1/", HTTP_ACCEPT_LANGUAGE=language
+        )
+    )
+    assert f">{button}</a>" in page
+    mismatch = operator_client.get(download_url(org, CORRUPTED), HTTP_ACCEPT_LANGUAGE=language)
+    assert f'<h1 id="error-heading">{heading}</h1>' in text_of(mismatch)
