@@ -3,6 +3,7 @@ name, digest and byte ranges; all over real HTTP against the simulator."""
 
 import base64
 import hashlib
+import io
 import logging
 import os
 import threading
@@ -10,13 +11,15 @@ import time
 from urllib.parse import quote
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
+from django.utils import translation
 
 from enos_simulator import DEMO_ORG_ID, Fault
 from enos_simulator.files import FileSpec, file_chunks
 from firmware import downloads, services
 from firmware.file_store import FileStore
-from firmware.models import FirmwareDownload
+from firmware.models import FirmwareDownload, Org
 from tests.conftest import text_of
 
 CORRUPTED = "5e5777cf9b12e2a054e0dec7"
@@ -26,7 +29,8 @@ CONTENT = bytes(range(256)) * 40  # 10,240 bytes, each offset telling which it i
 @pytest.fixture(autouse=True)
 def store_dir(settings, tmp_path):
     settings.FIRMWARE_FILES_DIR = tmp_path / "files"
-    return settings.FIRMWARE_FILES_DIR
+    yield settings.FIRMWARE_FILES_DIR
+    translation.deactivate()  # a page asked for in Spanish leaves no Spanish to later tests
 
 
 def small_firmware(simulator, firmware_id, content=CONTENT, method="sha256", **fields):
@@ -382,3 +386,15 @@ def test_the_download_button_and_the_mismatch_page_speak_the_viewers_language(
     assert f">{button}</a>" in page
     mismatch = operator_client.get(download_url(org, CORRUPTED), HTTP_ACCEPT_LANGUAGE=language)
     assert f'<h1 id="error-heading">{heading}</h1>' in text_of(mismatch)
+
+
+@pytest.mark.django_db
+def test_the_demo_downloads_and_verifies_a_file(simulator, store_dir):
+    out = io.StringIO()
+    call_command("demo", "--gateway-url", simulator.url, stdout=out)
+    turbine = services.get_firmware(Org.objects.get(slug="demo"), "fw-turbine-ctrl-3.2.1").value
+    assert (
+        "Downloaded and verified Turbine controller 3.2.1.zip: 52,428,800 bytes, "
+        f"sha256 {turbine.sign}" in out.getvalue()
+    )
+    assert stored_files(store_dir) == [turbine.sign]
