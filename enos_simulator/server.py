@@ -35,7 +35,6 @@ import json
 import math
 import random
 import secrets
-import select
 import socket
 import sys
 import threading
@@ -936,8 +935,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(chunk[: spec.stall_after_bytes - sent])
                 self.wfile.flush()
                 self.close_connection = True
-                # Wait for the client to hang up (its socket turns readable) or the time to pass.
-                select.select([self.connection], [], [], STALL_SECONDS)
+                # Wait for the client to hang up (recv then ends) or the time to pass.
+                self.connection.settimeout(STALL_SECONDS)
+                with contextlib.suppress(OSError):
+                    self.connection.recv(1)
                 return
             if spec.bytes_per_second is not None:
                 for start in range(0, len(chunk), SLOW_PIECE):
