@@ -1,5 +1,5 @@
 """A simulator of the EnOS API gateway: token service, the V2.1 firmware, OTA job and device
-upgrade APIs.
+upgrade APIs, and V2.5 Download Firmware File.
 
 It follows docs/enos-api.md and serves tests, the demo and benchmarks; nothing the fwportal
 server loads imports it. Pure standard library, so benchmark scripts can run it without Django::
@@ -14,8 +14,9 @@ In tests::
 Modules: ``server`` (the gateway, its counters and control plane), ``faults`` (injected
 failures), ``tamper`` (a dishonest gateway's rewrites of an answer), ``wire`` (answers sent a
 byte at a time), ``expression`` (the search expressions), ``ota`` (tasks and device versions
-generated from the fixtures), ``fixtures`` (the default data and its
-stable ids), ``cli`` (the command line).
+generated from the fixtures), ``files`` (the bytes of the firmware files), ``fixtures`` (the
+default data and its stable ids), ``signs`` (writes the fixtures' signs), ``cli`` (the command
+line).
 """
 
 from enos_simulator.cli import add_arguments, build_arg_parser, main, run

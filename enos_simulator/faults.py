@@ -39,7 +39,8 @@ class Fault:
 
     ``scope``: "business" (every business call), "token" (token get and refresh), "all", or
     one part of the business calls: "firmware" (get and search firmware), "jobs" (OTA jobs and
-    their tasks) or "devices" (device versions).
+    their tasks), "devices" (device versions) or "files" (downloads; kinds that alter a JSON
+    answer leave a file as it is).
     Parameters that only some kinds read: ``delay`` (seconds: slow, and between the bytes of
     drip, drip_chunked and slow_headers), ``size`` (bytes of drip, drip_chunked and huge_body,
     characters of huge_description's desc), ``max_seconds`` (how long drip, drip_chunked and
@@ -75,7 +76,15 @@ class Fault:
         "slow",
         "drop",
     )
-    SCOPES: ClassVar[tuple[str, ...]] = ("business", "token", "all", "firmware", "jobs", "devices")
+    SCOPES: ClassVar[tuple[str, ...]] = (
+        "business",
+        "token",
+        "all",
+        "firmware",
+        "jobs",
+        "devices",
+        "files",
+    )
     PACED_KINDS: ClassVar[tuple[str, ...]] = ("drip", "drip_chunked", "slow_headers")
     DEFAULT_SIZES: ClassVar[Mapping[str, int]] = {
         "drip": 1_000_000,

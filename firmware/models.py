@@ -206,3 +206,34 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.hint}…)"
+
+
+class FirmwareDownload(models.Model):
+    """Who downloaded a firmware's file and when, and what came of it (firmware/downloads.py)."""
+
+    class Outcome(models.TextChoices):
+        SERVED = "served", _("Served")
+        MISMATCH = "mismatch", _("Did not match its checksum")
+        FAILED = "failed", _("EnOS failed")
+
+    # The record outlives the org and the user: both are kept by name too.
+    org = models.ForeignKey(Org, on_delete=models.SET_NULL, null=True, related_name="+")
+    org_slug = models.CharField(max_length=50)
+    firmware_id = models.CharField(max_length=256)
+    version = models.CharField(max_length=100, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    username = models.CharField(max_length=150)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    sign_method = models.CharField(max_length=16, blank=True)
+    digest = models.CharField(max_length=128, blank=True)  # the verified one, when served
+    byte_range = models.CharField(max_length=100, blank=True)  # the Range asked for, if any
+    from_store = models.BooleanField(default=False)  # served without asking EnOS
+
+    class Meta:
+        indexes = [models.Index(fields=["org_slug", "firmware_id", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.org_slug}/{self.firmware_id} {self.outcome}"

@@ -22,6 +22,7 @@ from firmware.history import History
 from firmware.languages import locale_name, shown_name
 from firmware.models import FirmwareChange
 from firmware.services import Fetched
+from firmware.signs import is_downloadable
 from firmware.standing import Standing
 
 
@@ -155,6 +156,11 @@ class FirmwarePage:
     @property
     def title(self) -> str:
         return self.name or self.firmware.firmware_id
+
+    @property
+    def downloadable(self) -> bool:
+        """Whether the file can be verified, and so be served (firmware/downloads.py)."""
+        return is_downloadable(self.firmware)
 
     @cached_property
     def fragment_key(self) -> str:

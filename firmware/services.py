@@ -33,7 +33,7 @@ from firmware.enos.errors import (
 )
 from firmware.enos.expression import equals
 from firmware.enos.single_flight import run_once
-from firmware.enos.transport import Limits
+from firmware.enos.transport import Limits, Progress
 from firmware.enos.types import DeviceFirmware, FirmwareInfo, JobInfo, Page, TaskInfo
 from firmware.models import Org
 from firmware.search import FirmwareFilters, JobFilters
@@ -96,6 +96,11 @@ def client_settings() -> ClientSettings:
         max_calls_per_org=settings.ENOS_MAX_CALLS_PER_ORG,
         slot_wait_seconds=settings.ENOS_SLOT_WAIT_SECONDS,
         failure_seconds=settings.ENOS_FAILURE_SECONDS,
+        max_downloads_per_org=settings.ENOS_MAX_DOWNLOADS_PER_ORG,
+        download_progress=Progress(
+            seconds=settings.ENOS_DOWNLOAD_PROGRESS_SECONDS,
+            min_bytes=settings.ENOS_DOWNLOAD_PROGRESS_BYTES,
+        ),
     )
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from firmware import job_views, token_views, views
+from firmware import download_views, job_views, token_views, views
 
 app_name = "firmware"
 urlpatterns = [
@@ -12,6 +12,11 @@ urlpatterns = [
         "orgs/<slug:slug>/firmware/<str:firmware_id>/",
         views.firmware_detail,
         name="firmware_detail",
+    ),
+    path(
+        "orgs/<slug:slug>/firmware/<str:firmware_id>/file/",
+        download_views.firmware_download,
+        name="firmware_download",
     ),
     path(
         "orgs/<slug:slug>/firmware/<str:firmware_id>/devices/",

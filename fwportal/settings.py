@@ -252,6 +252,17 @@ API_THROTTLE_REQUESTS = env.int("API_THROTTLE_REQUESTS", default=120)
 API_THROTTLE_SECONDS = env.int("API_THROTTLE_SECONDS", default=60)
 CSV_EXPORT_MAX = env.int("CSV_EXPORT_MAX", default=50_000)
 
+# Firmware files (firmware/downloads.py): each verified file is kept in FIRMWARE_FILES_DIR, at
+# most FIRMWARE_FILES_MAX_MB in all (the least recently downloaded go first). A download from
+# EnOS goes on as long as ENOS_DOWNLOAD_PROGRESS_BYTES arrive in every
+# ENOS_DOWNLOAD_PROGRESS_SECONDS (a stalled or dripping gateway is abandoned, a slow one is not);
+# at most ENOS_MAX_DOWNLOADS_PER_ORG run at once per org and process, apart from page calls.
+FIRMWARE_FILES_DIR = env.path("FIRMWARE_FILES_DIR", default=BASE_DIR / "firmware-files")
+FIRMWARE_FILES_MAX_MB = env.int("FIRMWARE_FILES_MAX_MB", default=4096)
+ENOS_DOWNLOAD_PROGRESS_SECONDS = env.float("ENOS_DOWNLOAD_PROGRESS_SECONDS", default=30.0)
+ENOS_DOWNLOAD_PROGRESS_BYTES = env.int("ENOS_DOWNLOAD_PROGRESS_BYTES", default=64 * 1024)
+ENOS_MAX_DOWNLOADS_PER_ORG = env.int("ENOS_MAX_DOWNLOADS_PER_ORG", default=2)
+
 # Error reports (the DEBUG page, mails to ADMINS) never show EnOS tokens, signatures or secrets.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "firmware.error_reports.SecretsFilter"
 

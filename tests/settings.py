@@ -1,6 +1,10 @@
 """The test suite's settings: production's, with a fast password hasher (hashing passwords with
 the real one took most of the suite's time)."""
 
+import os
+import tempfile
+from pathlib import Path
+
 from fwportal.settings import *  # noqa: F403
 from fwportal.settings import CACHES, LOCAL_CACHE, LOCAL_CACHE_MAX_BYTES, env
 
@@ -14,3 +18,7 @@ if not env.str("CACHE_URL", default=""):
         "LOCATION": "fwportal-tests",
         "OPTIONS": {"MAX_BYTES": LOCAL_CACHE_MAX_BYTES},
     }
+
+# Downloaded firmware files of a test run stay out of the checkout (tests that look at the
+# store give each test its own folder).
+FIRMWARE_FILES_DIR = Path(tempfile.gettempdir()) / f"fwportal-test-files-{os.getpid()}"

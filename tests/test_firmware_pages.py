@@ -36,7 +36,7 @@ def test_detail_page_shows_everything_firmware_info_holds(operator_client, simul
         "50.0 MiB",
         "52,428,800 bytes",
         "SHA256",
-        "8c01b0ee49d7f66b75083b3e192b847da4cb0446725df520f1968295a6422b7f",
+        "013bec8fd20f741dc3c6e6441db5ae512b11cbe0de6754507becf5d7e0593c0c",
         "Verification required",
         "Needs 8 successful devices; at most 10 devices take part.",
         '<span class="chip-key"><bdi>site</bdi></span>'

@@ -46,7 +46,7 @@ def turbine(**changes) -> dict:
         "version": "3.2.1",
         "desc": "Main controller firmware for 4.5 MW turbines: faster pitch loop, new alarm codes.",
         "signMethod": "sha256",
-        "sign": "8c01b0ee49d7f66b75083b3e192b847da4cb0446725df520f1968295a6422b7f",
+        "sign": "013bec8fd20f741dc3c6e6441db5ae512b11cbe0de6754507becf5d7e0593c0c",
         "fileUrl": "enos-connect://2325a9b338800000.zip",
         "fileSize": 52428800,
         "enableVerification": True,

@@ -46,8 +46,11 @@ TOKEN_GET = "/apim-token-service/v2.0/token/get"
 TOKEN_REFRESH = "/apim-token-service/v2.0/token/refresh"
 FIRMWARE = "/connect-service/v2.1/ota-firmwares"
 JOBS = "/connect-service/v2.1/ota-jobs"
-DEMO_FILE = b"fwportal demo firmware\n"
 TURBINE = "fw-turbine-ctrl-3.2.1"
+LEGACY = "fw-legacy-inverter-1.0.4"
+FILES = "/connect-service/v2.5/files"
+CORRUPTED = "5e5777cf9b12e2a054e0dec7"
+STALLING = "37b328fb987d41f12ceb6ad4"
 
 ORG2 = [fw for fw in FIXTURES["firmware"] if fw["orgId"] == DEMO_ORG_ID_2]
 
@@ -162,6 +165,13 @@ def get_firmware(
 ) -> Resp:
     params = [("action", "get"), ("orgId", org_id), ("firmwareId", firmware_id)]
     return call(sim, token, "GET", params, **kwargs)
+
+
+def download(
+    sim: Simulator, token: str, firmware_id: str, org_id: str = DEMO_ORG_ID, **kwargs: Any
+) -> Resp:
+    params = [("action", "downloadFirmwareFile"), ("orgId", org_id), ("firmwareId", firmware_id)]
+    return call(sim, token, "GET", params, resource=FILES, **kwargs)
 
 
 def search(sim: Simulator, token: str, request: Any = None, org_id: str = DEMO_ORG_ID) -> Any:
@@ -398,9 +408,13 @@ def test_fixture_edge_records(sim: Simulator, token: str) -> None:
         "ja_JP",
         "es_ES",
     }
-    assert turbine["sign"] == hashlib.sha256(DEMO_FILE).hexdigest()
-    assert turbine["fileSize"] == 52428800 and turbine["fileUrl"].startswith("enos-connect://")
-    assert legacy["sign"] == hashlib.md5(DEMO_FILE, usedforsecurity=False).hexdigest()
+    # Each sign is the digest of the file the simulator serves, of the firmware's size.
+    turbine_file, legacy_file = download(sim, token, TURBINE), download(sim, token, LEGACY)
+    assert turbine["sign"] == hashlib.sha256(turbine_file.body).hexdigest()
+    assert turbine["fileSize"] == 52428800 == len(turbine_file.body)
+    assert turbine["fileUrl"].startswith("enos-connect://")
+    assert legacy["sign"] == hashlib.md5(legacy_file.body, usedforsecurity=False).hexdigest()
+    assert len(legacy_file.body) == 1048576
     assert legacy["productKey"] == "BXwU4kMk" and legacy["fileSize"] == "1048576"
     assert legacy["desc"] is None and "firmwareTags" not in legacy
     assert "name" not in fetch("fw-no-name")
@@ -1520,3 +1534,63 @@ def test_command_line_latency_jitter_and_mixed_fault_show_in_the_control_plane()
                 **NEW_FAULT_DEFAULTS,
             },
         }
+
+
+# ---- V2.5 Download Firmware File --------------------------------------------------------------
+
+
+def test_download_serves_the_bytes_the_sign_names_and_counts_it(sim: Simulator, token: str) -> None:
+    sim.reset_counters()
+    info = get_firmware(sim, token, "fw-quote-name").json()["data"]
+    resp = download(sim, token, "fw-quote-name")
+    assert resp.status == 200 and resp.headers["Content-Type"] == "application/octet-stream"
+    assert len(resp.body) == info["fileSize"]
+    assert hashlib.md5(resp.body, usedforsecurity=False).hexdigest() == info["sign"]
+    assert sim.counters["download"] == 1
+
+
+def test_a_firmware_without_a_size_gets_a_file_of_one_mib(sim: Simulator, token: str) -> None:
+    info = get_firmware(sim, token, "fw-no-name").json()["data"]
+    resp = download(sim, token, "fw-no-name")
+    assert len(resp.body) == 1024 * 1024
+    assert hashlib.sha256(resp.body).hexdigest() == info["sign"]
+
+
+def test_the_corrupted_firmware_does_not_match_its_sign(sim: Simulator, token: str) -> None:
+    info = get_firmware(sim, token, CORRUPTED).json()["data"]
+    resp = download(sim, token, CORRUPTED)
+    assert len(resp.body) == info["fileSize"]
+    assert hashlib.sha256(resp.body).hexdigest() != info["sign"]
+
+
+def test_set_file_serves_exact_content_and_an_unknown_firmware_is_a_json_error(
+    sim: Simulator, token: str
+) -> None:
+    sim.set_file(DEMO_ORG_ID, TURBINE, content=b"exact bytes")
+    assert download(sim, token, TURBINE).body == b"exact bytes"
+    missing = download(sim, token, "fw-nowhere")
+    assert missing.status == 404 and missing.json()["code"] == 24404
+
+
+def test_the_stalling_firmware_sends_its_first_mib_then_nothing(sim: Simulator, token: str) -> None:
+    path, headers = signed(
+        token,
+        [("action", "downloadFirmwareFile"), ("orgId", DEMO_ORG_ID), ("firmwareId", STALLING)],
+        resource=FILES,
+    )
+    conn = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=1)
+    try:
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        assert int(response.headers["Content-Length"]) > 1024 * 1024
+        assert len(response.read(1024 * 1024)) == 1024 * 1024
+        with pytest.raises(TimeoutError):
+            response.read(1)
+    finally:
+        conn.close()
+
+
+def test_a_files_fault_hits_downloads_only(sim: Simulator, token: str) -> None:
+    sim.fault = Fault("error_code", code=500, scope="files")
+    assert download(sim, token, "fw-quote-name").json()["code"] == 500
+    assert get_firmware(sim, token, "fw-quote-name").json()["code"] == 0

@@ -19,6 +19,7 @@ EXPECTED = {
     "firmware:firmware_list": (LOGIN, 404, 200),
     "firmware:firmware_detail": (LOGIN, 404, 200),
     "firmware:firmware_devices": (LOGIN, 404, 200),
+    "firmware:firmware_download": (LOGIN, 404, 200),
     "firmware:job_list": (LOGIN, 404, 200),
     "firmware:job_detail": (LOGIN, 404, 200),
     "firmware:time_zone": (200, 200, 200),  # the login page links to it too

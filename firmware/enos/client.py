@@ -1,5 +1,6 @@
 """EnosClient: the one way fwportal talks to an EnOS API gateway."""
 
+import functools
 import hashlib
 import logging
 import time
@@ -9,6 +10,7 @@ from typing import Any, TypeVar
 
 from firmware.enos import bulkhead
 from firmware.enos.auth import EnosAuth, TokenCache, TokenProvider
+from firmware.enos.bulkhead import OrgSlots
 from firmware.enos.errors import (
     BadResponse,
     Busy,
@@ -19,7 +21,7 @@ from firmware.enos.errors import (
     UpstreamError,
 )
 from firmware.enos.expression import all_of, equals
-from firmware.enos.transport import Answer, Call, Limits, exchange
+from firmware.enos.transport import Answer, Call, Limits, Progress, download, exchange
 from firmware.enos.types import (
     COUNT_RANGE,
     DeviceFirmware,
@@ -34,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 FIRMWARE_PATH = "/connect-service/v2.1/ota-firmwares"
 JOB_PATH = "/connect-service/v2.1/ota-jobs"
+FILES_PATH = "/connect-service/v2.5/files"
 NOT_FOUND = 24404  # no such firmware, or no such job
 MAX_PAGE_SIZE = 200  # the most a search returns in one page
 TOKEN_EXPIRED = 1203
@@ -61,9 +64,14 @@ class ClientSettings:
     max_calls_per_org: int = 4
     slot_wait_seconds: float = 0.5
     failure_seconds: float = 5  # a failed call is the answer for this long, to all who ask
+    # Downloads last minutes: they have slots of their own, so they never crowd out pages.
+    max_downloads_per_org: int = 2
+    download_progress: Progress = field(default_factory=Progress)
 
 
 Item = TypeVar("Item")
+# One HTTP exchange: exchange() (a JSON answer) or a download bound to its writer.
+Send = Callable[[str, Call, EnosAuth | None, Limits], Answer]
 
 
 def _search_body(expression: str | None, page: int, page_size: int) -> dict[str, Any]:
@@ -106,7 +114,7 @@ def _error_for(code: int | None, message: str, request_id: str | None) -> EnosEr
 
 class EnosClient:
     """Calls one org's EnOS APIs: token service, firmware files, OTA jobs and their tasks, and
-    the firmware versions devices run (docs/enos-api.md sections 2 to 7)."""
+    the firmware versions devices run, and firmware files (docs/enos-api.md sections 2 to 8)."""
 
     def __init__(self, credentials: OrgCredentials, *, cache: TokenCache, settings: ClientSettings):
         self.credentials = credentials
@@ -118,6 +126,9 @@ class EnosClient:
         ).hexdigest()
         org_key = f"{self._base}\n{credentials.org_id}\n{credentials.access_key}"
         self._slots = bulkhead.slots_for(org_key, settings.max_calls_per_org)
+        self._download_slots = bulkhead.slots_for(
+            f"{org_key}\ndownloads", settings.max_downloads_per_org
+        )
         self._rate_limit_key = "enos-rate-limited:" + hashlib.sha256(org_key.encode()).hexdigest()
         self._tokens = TokenProvider(
             cache=cache,
@@ -223,6 +234,15 @@ class EnosClient:
         expression = devices_on_version(product_key, firmware_version, upgrading)
         return self.search_device_upgrades(expression=expression, page=1, page_size=1).total_size
 
+    def download_firmware(self, firmware_id: str, write: Callable[[bytes], None]) -> None:
+        """V2.5 Download Firmware File: the file's bytes, chunk by chunk, to `write` (untrusted
+        until the caller checked their digest). NotFound (24404) etc. as for any call; a gateway
+        that sends too little for too long (settings' download_progress) is UpstreamTimeout."""
+        query = {**self._query("downloadFirmwareFile"), "firmwareId": firmware_id}
+        call = Call("GET", FILES_PATH, "download", query, subject=firmware_id)
+        send = functools.partial(download, write=write, progress=self._settings.download_progress)
+        self._call(call, send, self._download_slots)
+
     def _query(self, action: str) -> dict[str, str]:
         return {"action": action, "orgId": self.credentials.org_id}
 
@@ -250,22 +270,27 @@ class EnosClient:
             request_id=request_id,
         )
 
-    def _call(self, call: Call) -> dict[str, Any]:
+    def _call(
+        self, call: Call, send: Send = exchange, slots: OrgSlots | None = None
+    ) -> dict[str, Any]:
         """A signed business call; an expired token is renewed and the call made once more."""
         token = self._tokens.token()
         try:
-            return self._business(call, token)
+            return self._business(call, token, send, slots)
         except _TokenExpired:
             token = self._tokens.renew(rejected=token)
         try:
-            return self._business(call, token)
+            return self._business(call, token, send, slots)
         except _TokenExpired as exc:
             raise CredentialsRejected(
                 "EnOS rejected a freshly issued access token", code=TOKEN_EXPIRED
             ) from exc
 
-    def _business(self, call: Call, token: str) -> dict[str, Any]:
-        envelope = self._exchange(call, EnosAuth(token, self.credentials.secret_key))
+    def _business(
+        self, call: Call, token: str, send: Send, slots: OrgSlots | None
+    ) -> dict[str, Any]:
+        auth = EnosAuth(token, self.credentials.secret_key)
+        envelope = self._exchange(call, auth, send, slots)
         code = envelope["code"]
         if code == TOKEN_EXPIRED:
             raise _TokenExpired
@@ -289,7 +314,13 @@ class EnosClient:
         low, high = TOKEN_LIFETIME_RANGE
         return token, min(max(lifetime, low), high)
 
-    def _exchange(self, call: Call, auth: EnosAuth | None = None) -> dict[str, Any]:
+    def _exchange(
+        self,
+        call: Call,
+        auth: EnosAuth | None = None,
+        send: Send = exchange,
+        slots: OrgSlots | None = None,
+    ) -> dict[str, Any]:
         """One HTTP round trip: the checked JSON envelope, or an EnosError. Logs one line."""
         started = time.monotonic()
         status: int | None = None
@@ -297,7 +328,7 @@ class EnosClient:
         outcome = "ok"
         try:
             self._wait_for_rate_limit()
-            answer = self._exchange_in_a_slot(call, auth)
+            answer = self._exchange_in_a_slot(call, auth, send, slots)
             status, envelope = answer.status, answer.envelope
             if envelope["code"] != 0:
                 outcome = "EnosCode"  # the caller raises the error this code names
@@ -323,27 +354,32 @@ class EnosClient:
                 (time.monotonic() - started) * 1000,
             )
 
-    def _exchange_in_a_slot(self, call: Call, auth: EnosAuth | None) -> Answer:
-        """The exchange, made in one of the org's slots: the page's shared one when this call is
-        part of a page's several calls, else its own; Busy when none comes in time."""
+    def _exchange_in_a_slot(
+        self, call: Call, auth: EnosAuth | None, send: Send, slots: OrgSlots | None
+    ) -> Answer:
+        """The exchange, made in one of the org's slots (`slots`, else those of its calls): the
+        page's shared one when this call is part of a page's several calls, else its own; Busy
+        when none comes in time."""
         wait = self._settings.slot_wait_seconds
-        shared = bulkhead.current_sharing()
+        shared = bulkhead.current_sharing() if slots is None else None
         if shared is not None:
             if not shared.slot_of(self._slots).take(wait):
                 raise self._busy()
-            return exchange(self._base, call, auth, self._settings.limits)
-        slot = self._slots.acquire(wait)
+            return send(self._base, call, auth, self._settings.limits)
+        slots = slots or self._slots
+        slot = slots.acquire(wait)
         if slot is None:
-            raise self._busy()
+            downloads = slots is self._download_slots
+            raise self._busy(self._settings.max_downloads_per_org if downloads else None)
         try:
-            return exchange(self._base, call, auth, self._settings.limits)
+            return send(self._base, call, auth, self._settings.limits)
         finally:
-            self._slots.release(slot)
+            slots.release(slot)
 
-    def _busy(self) -> Busy:
+    def _busy(self, size: int | None = None) -> Busy:
         return Busy(
-            f"{self._settings.max_calls_per_org} requests to this org's EnOS gateway are "
-            "already in flight"
+            f"{size or self._settings.max_calls_per_org} requests to this org's EnOS gateway "
+            "are already in flight"
         )
 
     def _wait_for_rate_limit(self) -> None:

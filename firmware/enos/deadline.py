@@ -5,6 +5,7 @@ a thread for as long as it likes. Each exchange registers a Watch; one watchdog 
 process shuts the socket of an exchange whose deadline passed, which ends any blocked read at
 once. The socket in use is found through the thread that makes the exchange: it is noted when a
 connection is opened or reused (a response may outlive its connection's hold on the socket).
+A download's deadline follows its progress: `Watch.extend` moves it as bytes arrive.
 """
 
 import contextlib
@@ -31,6 +32,15 @@ class Watch:
         self.expired = False
         self.done = False
         self.sock: socket.socket | None = None
+
+    def extend(self, seconds: float) -> None:
+        """The exchange now ends `seconds` from now, sooner or later than it would have (a
+        download that made progress)."""
+        deadline = time.monotonic() + seconds
+        sooner = deadline < self.deadline
+        self.deadline = deadline
+        if sooner:
+            _watchdog.add(self, deadline)
 
     def cut(self) -> bool:
         """Shut the exchange's socket; False when it has none yet."""
@@ -65,7 +75,11 @@ class _Watchdog:
                     timeout = self._heap[0][0] - time.monotonic() if self._heap else None
                     self._wakeup.wait(timeout)
                 _, _, watch = heapq.heappop(self._heap)
-            if not watch.done and not watch.cut():
+            if watch.done:
+                continue
+            if watch.deadline > time.monotonic():
+                self.add(watch, watch.deadline)  # extended meanwhile: look again then
+            elif not watch.cut():
                 self.add(watch, time.monotonic() + RETRY_SECONDS)
 
 

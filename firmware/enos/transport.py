@@ -1,13 +1,15 @@
 """HTTP to an EnOS gateway: one pooled session per gateway, a total deadline on every exchange,
-a cap on what is read, and the EnOS JSON envelope checked before anything else looks at it."""
+a cap on what is read, and the EnOS JSON envelope checked before anything else looks at it.
+A download streams a file's bytes instead, under a deadline that follows its progress."""
 
 import email.utils
+import itertools
 import json
 import math
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +20,7 @@ from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from firmware.enos.deadline import (
+    Watch,
     WatchedHTTPConnection,
     WatchedHTTPSConnection,
     deadline,
@@ -51,6 +54,15 @@ class Limits:
     total_timeout: float = 15.0  # connect + headers + body, however the bytes arrive
     max_response_bytes: int = 5 * 1024 * 1024
     pool_size: int = 16
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How a download shows it is alive: at least `min_bytes` in every `seconds` (a stalled or
+    dripping gateway is abandoned; a slow but moving one may take as long as it needs)."""
+
+    seconds: float = 30.0
+    min_bytes: int = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -156,21 +168,133 @@ def exchange(
                 allow_redirects=False,
             )
             content = _read_capped(response, limits.max_response_bytes)
-        except requests.exceptions.ConnectTimeout as exc:
-            raise Unreachable(f"no connection to the EnOS gateway within {timeout[0]} s") from exc
-        except requests.exceptions.SSLError as exc:
-            raise Unreachable("TLS handshake with the EnOS gateway failed") from exc
         except (requests.exceptions.RequestException, OSError) as exc:
-            if watch.expired:
-                raise _late(total) from exc
-            if isinstance(exc, requests.exceptions.Timeout) or (
-                exc.args and isinstance(exc.args[0], ReadTimeoutError)
-            ):
-                raise UpstreamTimeout(f"EnOS sent nothing for {timeout[1]} s") from exc
-            raise Unreachable("the EnOS gateway could not be reached") from exc
+            raise _failure(exc, watch, timeout, _late(total)) from exc
         if watch.expired:
             raise _late(total)
     return _checked(response.status_code, response.headers, content)
+
+
+def _failure(
+    exc: Exception, watch: Watch, timeout: tuple[float, float], late: UpstreamTimeout
+) -> Exception:
+    """The EnosError for what went wrong in an exchange; `late` when the watchdog cut it."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return Unreachable(f"no connection to the EnOS gateway within {timeout[0]} s")
+    if isinstance(exc, requests.exceptions.SSLError):
+        return Unreachable("TLS handshake with the EnOS gateway failed")
+    if watch.expired:
+        return late
+    if isinstance(exc, requests.exceptions.Timeout) or (
+        exc.args and isinstance(exc.args[0], ReadTimeoutError)
+    ):
+        return UpstreamTimeout(f"EnOS sent nothing for {timeout[1]} s")
+    return Unreachable("the EnOS gateway could not be reached")
+
+
+class _WriteFailed(Exception):
+    """Writing a downloaded chunk failed (our disk, not EnOS): raised as its cause."""
+
+
+def download(
+    base_url: str,
+    call: Call,
+    auth: requests.auth.AuthBase | None,
+    limits: Limits,
+    *,
+    write: Callable[[bytes], None],
+    progress: Progress,
+) -> Answer:
+    """A file, streamed chunk by chunk to `write`: its answer's code is 0 when every byte was
+    written, else the checked error envelope (a JSON body is an error whatever the status).
+    The head must come within the total deadline; the bytes then within `progress`."""
+    session = _session_for(base_url, limits.pool_size)
+    total = remaining(limits.total_timeout)
+    if total <= 0:
+        raise UpstreamTimeout("no time was left to ask EnOS")
+    timeout = (min(limits.connect_timeout, total / 3), min(limits.read_timeout, progress.seconds))
+    stalled = UpstreamTimeout(
+        f"EnOS sent less than {progress.min_bytes} bytes of the file in {progress.seconds:g} s"
+    )
+    late = _late(total)  # until the head has come; then `stalled`
+    with deadline(total) as watch:
+        try:
+            response = session.request(
+                call.method,
+                base_url + call.path,
+                params=call.query,
+                auth=auth,
+                timeout=timeout,
+                stream=True,
+                allow_redirects=False,
+            )
+            try:
+                if _is_envelope(response):
+                    content = _read_capped(response, limits.max_response_bytes)
+                    return _error_answer(response, content)
+                late = stalled
+                chunks = _progressing(response, watch, progress)
+                head = _opening(chunks)
+                if len(head) == 1 and _envelope_code(_json_or_none(head[0])) is not None:
+                    return _error_answer(response, head[0])  # an envelope sent as if a file
+                for chunk in itertools.chain(head, chunks):
+                    try:
+                        write(chunk)
+                    except Exception as exc:
+                        raise _WriteFailed from exc
+            finally:
+                response.close()
+        except _WriteFailed as exc:
+            raise exc.__cause__ from None
+        except (requests.exceptions.RequestException, OSError) as exc:
+            raise _failure(exc, watch, timeout, late) from exc
+        if watch.expired:
+            raise stalled
+    return Answer(response.status_code, {"code": 0, "requestId": None, "msg": None})
+
+
+def _is_envelope(response: requests.Response) -> bool:
+    """What the contract calls an error: any status but 200, or a body that says it is JSON."""
+    content_type = response.headers.get("Content-Type", "").lower()
+    return response.status_code != 200 or "json" in content_type
+
+
+def _error_answer(response: requests.Response, content: bytes) -> Answer:
+    """The checked envelope of a download that sent no file; one of code 0 is no answer."""
+    answer = _checked(response.status_code, response.headers, content)
+    if answer.envelope["code"] == 0:
+        raise BadResponse(
+            "EnOS answered a download with a JSON envelope of code 0 instead of the file",
+            request_id=answer.envelope.get("requestId"),
+        )
+    return answer
+
+
+def _json_or_none(content: bytes) -> Any:
+    if not content.lstrip().startswith(b"{"):
+        return None
+    try:
+        return json.loads(content, parse_int=_bounded_int)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _opening(chunks: Iterator[bytes]) -> list[bytes]:
+    """The first two chunks of a body (fewer when it is shorter): one means it is all there."""
+    return list(itertools.islice(chunks, 2))
+
+
+def _progressing(response: requests.Response, watch: Watch, progress: Progress) -> Iterator[bytes]:
+    """The body's chunks; every `progress.min_bytes` received buy `progress.seconds` more. A
+    chunk is at most min_bytes, as a read waits until its chunk is full."""
+    watch.extend(progress.seconds)
+    since_extended = 0
+    for chunk in response.iter_content(max(1, min(READ_CHUNK, progress.min_bytes))):
+        since_extended += len(chunk)
+        if since_extended >= progress.min_bytes:
+            watch.extend(progress.seconds)
+            since_extended = 0
+        yield chunk
 
 
 def _late(seconds: float) -> UpstreamTimeout:

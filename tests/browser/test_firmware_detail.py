@@ -14,7 +14,7 @@ from tests.test_history import turbine
 
 TURBINE = "fw-turbine-ctrl-3.2.1"
 LEGACY = "fw-legacy-inverter-1.0.4"
-# The turbine firmware's sha256 sign and the legacy one's md5 sign are both of these bytes.
+# A small file and its digests: tests give a firmware these as its sign and size.
 GENUINE_BYTES = b"fwportal demo firmware\n"
 TAMPERED_BYTES = b"fwportal demo firmwarE\n"  # of the same size: the digest decides
 GENUINE_SIGNS = {
@@ -105,8 +105,7 @@ def test_copy_button_puts_the_sign_on_the_clipboard(logged_in_page: Page, org):
 def test_local_file_checksum_match_and_mismatch(
     logged_in_page: Page, org, simulator, tmp_path, firmware_id, method
 ):
-    # The demo firmware's sign is of GENUINE_BYTES but its fileSize is of a real file: only a
-    # file of the firmware's size can match, so here the firmware is of that size.
+    # The demo firmware's file is megabytes: here the firmware is GENUINE_BYTES, sign and size.
     simulator.add_firmware(
         {
             "orgId": DEMO_ORG_ID,

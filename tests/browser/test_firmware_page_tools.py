@@ -42,7 +42,7 @@ def test_a_file_of_another_size_is_a_mismatch_without_hashing(logged_in_page: Pa
     open_detail(page, org, TURBINE)
     box = page.locator("[data-checksum]")
     expect(box).to_have_attribute("data-size", "52428800")
-    # The demo firmware's sign is the sha256 of these 23 bytes: only the size tells them apart.
+    # A file of another size is a mismatch whatever its bytes: no digest is computed.
     page.locator("input[data-checksum-file]").set_input_files(
         {"name": "firmware.bin", "mimeType": "application/octet-stream", "buffer": GENUINE_BYTES}
     )
