@@ -22,7 +22,7 @@ from firmware.access import visible_orgs
 from firmware.enos.errors import EnosError
 from firmware.failures import describe
 from firmware.forms import OrgAdminForm
-from firmware.models import ApiToken, Org
+from firmware.models import ApiToken, FirmwareDownload, Org
 
 admin.site.site_header = _("fwportal administration")
 admin.site.site_title = _("fwportal admin")
@@ -200,3 +200,27 @@ class ApiTokenAdmin(admin.ModelAdmin):
         count = tokens.revoke(queryset)
         message = ngettext("%(count)d token revoked.", "%(count)d tokens revoked.", count)
         self.message_user(request, message % {"count": count}, messages.SUCCESS)
+
+
+@admin.register(FirmwareDownload)
+class FirmwareDownloadAdmin(admin.ModelAdmin):
+    """Who downloaded which firmware file and when, and what came of it: a record to read, never
+    to edit."""
+
+    list_display = ["at", "username", "org_slug", "firmware_id", "version", "outcome", "from_store"]
+    list_filter = ["outcome", "from_store", "org_slug"]
+    search_fields = ["username", "firmware_id", "digest"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: FirmwareDownload | None = None
+    ) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: FirmwareDownload | None = None
+    ) -> bool:
+        return False

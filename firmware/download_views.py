@@ -9,10 +9,11 @@ from django.views.decorators.http import require_GET
 from firmware import downloads, services
 from firmware.access import get_visible_org
 from firmware.enos.errors import EnosError
+from firmware.enos.types import FirmwareInfo
 from firmware.error_pages import enos_error_response
 from firmware.file_response import file_response
 from firmware.forms import FIRMWARE_ID_PATTERN
-from firmware.models import FirmwareDownload
+from firmware.models import FirmwareDownload, Org
 from firmware.presentation import display_name
 from firmware.signs import NotDownloadable
 
@@ -34,16 +35,27 @@ def firmware_download(request: HttpRequest, slug: str, firmware_id: str) -> Http
         "title": display_name(firmware, get_language()) or firmware_id,
     }
     try:
-        verified = downloads.verified_file(org, firmware)
+        return deliver(request, org, firmware)
     except NotDownloadable:
         return render(request, "firmware/download_refused.html", context, status=409)
     except downloads.FileMismatch as mismatch:
-        downloads.record(org, firmware, request.user, outcome=Outcome.MISMATCH)
         context["mismatch"] = mismatch
         return render(request, "firmware/download_mismatch.html", context, status=502)
     except EnosError as exc:
-        downloads.record(org, firmware, request.user, outcome=Outcome.FAILED)
         return enos_error_response(request, org, exc, firmware_id=firmware_id)
+
+
+def deliver(request: HttpRequest, org: Org, firmware: FirmwareInfo) -> HttpResponse:
+    """The firmware's file, verified, recorded and served (for the page and the API alike);
+    raises NotDownloadable, FileMismatch or an EnosError, each recorded but the first."""
+    try:
+        verified = downloads.verified_file(org, firmware)
+    except downloads.FileMismatch:
+        downloads.record(org, firmware, request.user, outcome=Outcome.MISMATCH)
+        raise
+    except EnosError:
+        downloads.record(org, firmware, request.user, outcome=Outcome.FAILED)
+        raise
     downloads.record(
         org,
         firmware,

@@ -4,6 +4,7 @@ name, digest and byte ranges; all over real HTTP against the simulator."""
 import base64
 import hashlib
 import io
+import json
 import logging
 import os
 import threading
@@ -11,13 +12,14 @@ import time
 from urllib.parse import quote
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import translation
 
 from enos_simulator import DEMO_ORG_ID, Fault
 from enos_simulator.files import FileSpec, file_chunks
-from firmware import downloads, services
+from firmware import downloads, services, tokens
 from firmware.file_store import FileStore
 from firmware.models import FirmwareDownload, Org
 from tests.conftest import text_of
@@ -398,3 +400,56 @@ def test_the_demo_downloads_and_verifies_a_file(simulator, store_dir):
         f"sha256 {turbine.sign}" in out.getvalue()
     )
     assert stored_files(store_dir) == [turbine.sign]
+
+
+# ---- the same download through the JSON API -------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_api_serves_the_verified_file_to_a_token(client, org, granted, simulator):
+    raw = tokens.create(granted, "ci").raw
+    response = client.get(
+        f"/api/v1/orgs/{org.slug}/firmware/fw-quote-name/file", HTTP_AUTHORIZATION=f"Bearer {raw}"
+    )
+    expected = b"".join(file_chunks(DEMO_ORG_ID, "fw-quote-name", 4096, FileSpec()))
+    assert response.status_code == 200 and body_of(response) == expected
+    assert FirmwareDownload.objects.get().username == granted.username
+
+
+@pytest.mark.django_db
+def test_the_api_answers_a_mismatch_with_both_digests_as_problem_details(
+    client, org, granted, simulator
+):
+    raw = tokens.create(granted, "ci").raw
+    response = client.get(
+        f"/api/v1/orgs/{org.slug}/firmware/{CORRUPTED}/file", HTTP_AUTHORIZATION=f"Bearer {raw}"
+    )
+    assert response.status_code == 502
+    assert response["Content-Type"] == "application/problem+json"
+    problem = json.loads(response.content)
+    assert problem["expectedDigest"] == services.get_firmware(org, CORRUPTED).value.sign.lower()
+    assert problem["receivedDigest"] != problem["expectedDigest"]
+
+
+@pytest.mark.django_db
+def test_the_api_file_of_an_org_not_granted_is_404(client, org, outsider, simulator):
+    raw = tokens.create(outsider, "elsewhere").raw
+    response = client.get(
+        f"/api/v1/orgs/{org.slug}/firmware/fw-quote-name/file", HTTP_AUTHORIZATION=f"Bearer {raw}"
+    )
+    assert response.status_code == 404
+    assert simulator.counters["business"] == 0
+
+
+@pytest.mark.django_db
+def test_admins_read_the_downloads_and_cannot_change_them(client, operator_client, org, simulator):
+    operator_client.get(download_url(org, "fw-quote-name"))
+    admin = User.objects.create_superuser("root", password="x" * 20)
+    client.force_login(admin)
+    listing = client.get(reverse("admin:firmware_firmwaredownload_changelist"))
+    assert listing.status_code == 200
+    assert "fw-quote-name" in text_of(listing)
+    record = FirmwareDownload.objects.get()
+    change = reverse("admin:firmware_firmwaredownload_change", args=[record.pk])
+    assert client.post(change, {"outcome": "failed"}).status_code == 403
+    assert FirmwareDownload.objects.get().outcome == "served"

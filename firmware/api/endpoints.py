@@ -6,6 +6,7 @@ are a 400 naming them; EnOS's failures keep the pages' statuses with EnOS's code
 
 import itertools
 import logging
+from http import HTTPStatus
 from typing import Literal
 
 from django.conf import settings
@@ -21,6 +22,8 @@ from firmware.access import get_visible_org, visible_orgs
 from firmware.api import problems, schemas
 from firmware.api.auth import BearerToken, PerCaller, Session
 from firmware.devices import fetch_devices_page
+from firmware.download_views import deliver
+from firmware.downloads import FileMismatch
 from firmware.enos.client import MAX_PAGE_SIZE
 from firmware.enos.errors import EnosError
 from firmware.failures import describe
@@ -37,6 +40,7 @@ from firmware.forms import (
 from firmware.models import Org
 from firmware.presentation import FirmwareListPage
 from firmware.search import JOB_STATUSES, JOB_TYPES, TASK_STATUSES
+from firmware.signs import NotDownloadable
 from firmware.standing import counts_of, part_of
 
 logger = logging.getLogger(__name__)
@@ -284,6 +288,34 @@ def firmware_detail(request: HttpRequest, slug: str, firmware_id: str):
         "org": schemas.org_out(org),
         "data": schemas.firmware_out(fetched.value, get_language()),
     }
+
+
+@api.get(
+    "/orgs/{slug}/firmware/{firmware_id}/file",
+    response={200: bytes, ERRORS: problems.ProblemOut},
+    tags=["firmware"],
+    url_name="firmware_file",
+)
+def firmware_file(request: HttpRequest, slug: str, firmware_id: str):
+    """The firmware's file, served only once its digest equals the firmware's sign (and its size
+    the fileSize): the same download, record and byte ranges as the page's Download button. 409
+    when EnOS gives no checksum to verify it by; 502 when the file EnOS sent does not match."""
+    org = _org(request, slug)
+    firmware = services.get_firmware(org, _checked_id(firmware_id)).value
+    try:
+        return deliver(request, org, firmware)
+    except NotDownloadable as refused:
+        raise problems.Problem(HTTPStatus.CONFLICT, str(refused)) from refused
+    except FileMismatch as mismatch:
+        raise problems.Problem(
+            HTTPStatus.BAD_GATEWAY,
+            "The file EnOS sent does not match the firmware's checksum; it was not served.",
+            signMethod=mismatch.method,
+            expectedDigest=mismatch.expected_digest,
+            receivedDigest=mismatch.received_digest,
+            expectedSize=mismatch.expected_size,
+            receivedSize=mismatch.received_size,
+        ) from mismatch
 
 
 @api.get(
