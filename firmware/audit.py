@@ -17,7 +17,6 @@ from typing import Any
 from auditlog.middleware import AuditlogMiddleware
 from auditlog.models import LogEntry
 from auditlog.registry import auditlog
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.core.exceptions import FieldDoesNotExist
@@ -26,8 +25,8 @@ from django.db.models.signals import pre_save
 from django.http import HttpRequest
 from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
-from ipware import get_client_ip
 
+from firmware.addresses import client_address
 from firmware.models import Org
 
 SECRET_FIELD = "secret_key_encrypted"  # noqa: S105 (a field name)
@@ -111,12 +110,7 @@ class AuditMiddleware(AuditlogMiddleware):
 
     @staticmethod
     def _get_remote_addr(request: HttpRequest) -> str | None:
-        address, _routable = get_client_ip(
-            request,
-            proxy_count=settings.AXES_IPWARE_PROXY_COUNT or 0,
-            request_header_order=list(settings.AXES_IPWARE_META_PRECEDENCE_ORDER),
-        )
-        return address
+        return client_address(request)
 
     @staticmethod
     def _get_remote_port(request: HttpRequest) -> int | None:

@@ -1,5 +1,6 @@
 """fwportal settings: every value comes from the environment (and `.env` when present)."""
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,6 +35,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "firmware.metrics_endpoint.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -167,7 +169,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 HTTPS_ONLY = env.bool("HTTPS_ONLY", default=not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = HTTPS_ONLY
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain http
+# Load balancers probe, and Prometheus scrapes a worker, over plain http.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if HTTPS_ONLY else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS_ONLY
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=HTTPS_ONLY)
@@ -245,6 +248,14 @@ ACCESS_CACHE_SECONDS = env.int("ACCESS_CACHE_SECONDS", default=10)
 # Finding a firmware id in every org: how many orgs are asked at once, and how long each may take.
 FIND_MAX_WORKERS = env.int("FIND_MAX_WORKERS", default=8)
 FIND_ORG_TIMEOUT = env.float("FIND_ORG_TIMEOUT", default=min(ENOS_TOTAL_TIMEOUT, 10.0))
+
+# /metrics (Prometheus): answered to a scraper sending `Authorization: Bearer METRICS_TOKEN` or
+# from an address in METRICS_ALLOWED_IPS (addresses or networks); with neither set it is off.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = [
+    ipaddress.ip_network(network, strict=False)  # a typo stops the start, with its value
+    for network in env.list("METRICS_ALLOWED_IPS", default=[])
+]
 
 # Error reports (the DEBUG page, mails to ADMINS) never show EnOS tokens, signatures or secrets.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "firmware.error_reports.SecretsFilter"

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from firmware import metrics
 from firmware.enos import bulkhead
 from firmware.enos.auth import EnosAuth, TokenCache, TokenProvider
 from firmware.enos.errors import (
@@ -310,6 +311,17 @@ class EnosClient:
             outcome = type(exc).__name__
             raise
         finally:
+            seconds = time.monotonic() - started
+            metrics.enos_call(self.credentials.label, call.operation, outcome, seconds)
+            fields = {
+                "org": self.credentials.label,
+                "enos_operation": call.operation,
+                "enos_request_id": envelope.get("requestId"),
+                "enos_code": envelope.get("code"),
+                "http_status": status,
+                "outcome": outcome,
+                "duration_ms": round(seconds * 1000),
+            }
             logger.info(
                 "enos %s org=%s %s=%s http=%s code=%s request_id=%s outcome=%s duration_ms=%d",
                 call.operation,
@@ -320,7 +332,8 @@ class EnosClient:
                 envelope.get("code", "-"),
                 envelope.get("requestId") or "-",
                 outcome,
-                (time.monotonic() - started) * 1000,
+                seconds * 1000,
+                extra=fields,  # the same, as fields of a JSON log line (fwportal/logging.py)
             )
 
     def _exchange_in_a_slot(self, call: Call, auth: EnosAuth | None) -> Answer:
@@ -341,6 +354,7 @@ class EnosClient:
             self._slots.release(slot)
 
     def _busy(self) -> Busy:
+        metrics.BULKHEAD_REJECTIONS.labels(self.credentials.label).inc()
         return Busy(
             f"{self._settings.max_calls_per_org} requests to this org's EnOS gateway are "
             "already in flight"
