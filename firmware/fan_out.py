@@ -7,6 +7,7 @@ one caller of each org. When the block ends every thread has finished and closed
 connection it opened (the cache may be in the database).
 """
 
+import contextvars
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
@@ -50,7 +51,9 @@ class Together:
 
     def submit(self, fetch: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Pending[T]:
         """`fetch(*args, **kwargs)` started in a thread of this page's."""
-        return Pending(self._executor.submit(self._run, fetch, *args, **kwargs))
+        # In a copy of the request's context: the fetch's log lines carry the request id.
+        context = contextvars.copy_context()
+        return Pending(self._executor.submit(context.run, self._run, fetch, *args, **kwargs))
 
     def _run(self, fetch: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         try:

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "fwportal.logs.RequestIdMiddleware",
     "firmware.metrics_endpoint.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -260,10 +261,25 @@ METRICS_ALLOWED_IPS = [
 # Error reports (the DEBUG page, mails to ADMINS) never show EnOS tokens, signatures or secrets.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "firmware.error_reports.SecretsFilter"
 
+# LOG_FORMAT=json: one JSON object a line, for a log shipper; plain text for a terminal. Every
+# line of a request carries its request id, user and org (fwportal/logs.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ValueError(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "{asctime} {levelname} {name} {message}", "style": "{"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request": {"()": "fwportal.logs.RequestContextFilter"}},
+    "formatters": {
+        "plain": {"format": "{asctime} {levelname} {name} [{request_id}] {message}", "style": "{"},
+        "json": {"()": "fwportal.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
