@@ -258,6 +258,10 @@ METRICS_ALLOWED_IPS = [
     for network in env.list("METRICS_ALLOWED_IPS", default=[])
 ]
 
+# Each audit entry made in a request carries the request's id (its log lines' request_id), not
+# a correlation id a client could send.
+AUDITLOG_CID_GETTER = "fwportal.logs.current_request_id"
+
 # Error reports (the DEBUG page, mails to ADMINS) never show EnOS tokens, signatures or secrets.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "firmware.error_reports.SecretsFilter"
 

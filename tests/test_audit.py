@@ -3,6 +3,7 @@
 import csv
 import getpass
 import io
+import re
 import socket
 import sys
 
@@ -97,6 +98,7 @@ def test_a_secret_change_is_recorded_without_the_secret(admin_client, monkeypatc
     assert audit.what_happened(by_admin) == "secret key replaced"
     assert by_admin.actor.username == "admin"
     assert by_admin.remote_addr == "127.0.0.1"
+    assert re.fullmatch(r"[0-9a-f]{32}", by_admin.cid)  # the request id its log lines carry
     org.refresh_from_db()
     secrets = ["first-secret", "second-secret", "third-secret"]
     secrets += [first_ciphertext, org.secret_key_encrypted]
