@@ -8,6 +8,8 @@ import ctypes
 import ctypes.util
 import multiprocessing
 import os
+import shutil
+import tempfile
 
 
 def _int(name: str, default: int) -> int:
@@ -27,7 +29,7 @@ max_requests = _int("GUNICORN_MAX_REQUESTS", 5000)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 500)
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None  # empty: no access log
 errorlog = "-"
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s" %({x-request-id}o)s'
 # Trust X-Forwarded-* only from the TLS-terminating proxy in front (see README, Production).
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
 preload_app = False
@@ -46,3 +48,32 @@ def post_fork(server, worker) -> None:
     mallopt = getattr(ctypes.CDLL(libc_name), "mallopt", None)
     if mallopt is not None:  # glibc only
         mallopt(M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD)
+
+
+# Prometheus counts (firmware/metrics.py) from every worker: each writes its own files in
+# PROMETHEUS_MULTIPROC_DIR and /metrics adds them up. Without it set, a directory of its own.
+METRICS_DIR_OWNED = "FWPORTAL_OWNS_PROMETHEUS_MULTIPROC_DIR"
+
+
+def on_starting(server) -> None:
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        directory = tempfile.mkdtemp(prefix="fwportal-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+        os.environ[METRICS_DIR_OWNED] = directory
+    os.makedirs(directory, exist_ok=True)
+    for name in os.listdir(directory):  # counts of an earlier run must not add to this one's
+        if name.endswith(".db"):
+            os.remove(os.path.join(directory, name))
+
+
+def child_exit(server, worker) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server) -> None:
+    owned = os.environ.get(METRICS_DIR_OWNED)
+    if owned:
+        shutil.rmtree(owned, ignore_errors=True)

@@ -17,7 +17,12 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from firmware import services, tokens
+from firmware import (
+    audit,
+    audit_admin,  # noqa: F401  (the audit trail's admin)
+    services,
+    tokens,
+)
 from firmware.access import visible_orgs
 from firmware.enos.errors import EnosError
 from firmware.failures import describe
@@ -83,13 +88,17 @@ class OrgAdmin(admin.ModelAdmin):
         try:
             services.check_connection(org)
         except EnosError as exc:
+            reason = describe(exc).reason
+            audit.record(
+                "connection_test", org, {"result": f"failed: {reason!s}"}, actor=request.user
+            )
             self.message_user(
                 request,
-                _("%(org)s: connection failed: %(reason)s")
-                % {"org": org.name, "reason": describe(exc).reason},
+                _("%(org)s: connection failed: %(reason)s") % {"org": org.name, "reason": reason},
                 messages.ERROR,
             )
         else:
+            audit.record("connection_test", org, {"result": "OK"}, actor=request.user)
             self.message_user(
                 request, _("%(org)s: connection OK") % {"org": org.name}, messages.SUCCESS
             )

@@ -7,7 +7,8 @@ class FirmwareConfig(AppConfig):
     verbose_name = _("Firmware")
 
     def ready(self) -> None:
-        from firmware import checks, signals
+        from firmware import audit, checks, signals
 
         signals.connect()
+        audit.register()
         checks.register()

@@ -16,6 +16,7 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.core.cache import cache
 
+from firmware import audit
 from firmware.enos.errors import EnosError
 from firmware.enos.types import FirmwareInfo
 from firmware.file_store import FileStore, KeptFile
@@ -146,7 +147,18 @@ def record(
     byte_range: str = "",
     from_store: bool = False,
 ) -> None:
-    """Who downloaded what and when (or tried to, and what came of it)."""
+    """Who downloaded what and when (or tried to, and what came of it), in the audit trail too."""
+    audit.record(
+        "file_downloaded",
+        org,
+        {
+            "firmware": firmware.firmware_id,
+            "version": firmware.version or "",
+            "outcome": outcome,
+            "range": byte_range,
+        },
+        actor=user,
+    )
     FirmwareDownload.objects.create(
         org=org,
         org_slug=org.slug,

@@ -11,6 +11,7 @@ would cost every page again: a page borrows a set of threads kept from earlier p
 connections (closed when older than CONN_MAX_AGE, as a request's are), and gives it back.
 """
 
+import contextvars
 import os
 import threading
 from collections.abc import Callable
@@ -86,7 +87,9 @@ class Together:
 
     def submit(self, fetch: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Pending[T]:
         """`fetch(*args, **kwargs)` started in a thread of this page's."""
-        future = self._executor.submit(self._run, fetch, *args, **kwargs)
+        # In a copy of the request's context: the fetch's log lines carry the request id.
+        context = contextvars.copy_context()
+        future = self._executor.submit(context.run, self._run, fetch, *args, **kwargs)
         self._futures.append(future)
         return Pending(future)
 

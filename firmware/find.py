@@ -1,5 +1,6 @@
 """Find a firmware id in every org a user may see, asking them concurrently."""
 
+import contextvars
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -50,7 +51,11 @@ def find_in_orgs(orgs: list[Org], firmware_id: str) -> FindOutcome:
     # Each org gets FIND_ORG_TIMEOUT from when its turn comes (more orgs than workers queue), and
     # the page answers once every thread has ended.
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="find-firmware") as executor:
-        futures = {executor.submit(_ask, org, firmware_id): org for org in orgs}
+        # Each thread runs in a copy of the request's context: its log lines carry the request id.
+        futures = {
+            executor.submit(contextvars.copy_context().run, _ask, org, firmware_id): org
+            for org in orgs
+        }
     for future in futures:
         org = futures[future]
         try:

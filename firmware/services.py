@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from firmware import history
+from firmware import history, metrics
 from firmware.credentials import UndecryptableSecret
 from firmware.enos.client import (
     MAX_PAGE_SIZE,
@@ -306,6 +306,7 @@ def _cached(
     if not refresh:
         cached = cache.get(f"{key}:fresh")
         if cached is not None:
+            (metrics.STALE_SERVED if cached.stale else metrics.CACHE_HITS).inc()
             return cached
     try:
         # A page's whole EnOS work (a token, the call, waiting on another's call) keeps the
@@ -319,6 +320,7 @@ def _cached(
         if last_good is None:
             raise
         stale = Fetched(last_good.value, last_good.fetched_at, stale=True)
+        metrics.STALE_SERVED.inc()
         # Until the next try is due, every viewer gets the stale copy without waiting on EnOS.
         cache.set(f"{key}:fresh", stale, timeout=settings.FIRMWARE_CACHE_SECONDS)
         return stale
@@ -338,6 +340,7 @@ def _single_flight(key: str, fetch: Callable[[], T], refresh: bool) -> Fetched[T
         cached = cache.get(f"{key}:fresh")
         if cached is None or (refresh and cached.fetched_at < asked_at):
             return None
+        metrics.COALESCED_WAITS.inc()  # asked only after the fresh copy was missing
         return cached
 
     def fetch_and_remember() -> Fetched[T]:

@@ -16,6 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from firmware import audit
 from firmware.models import ApiToken
 
 PREFIX = "fwp_"
@@ -44,6 +45,9 @@ def create(user: AbstractBaseUser, name: str, expires_at: datetime | None = None
         token_hash=digest(raw),
         hint=raw[:HINT_LENGTH],
         expires_at=expires_at,
+    )
+    audit.record(
+        "api_token_created", token, {"name": name, "owner": user.get_username()}, actor=user
     )
     return NewToken(token, raw)
 
@@ -76,8 +80,14 @@ def of(user: AbstractBaseUser) -> QuerySet[ApiToken]:
 
 
 def revoke(tokens: QuerySet[ApiToken]) -> int:
-    """Revoke these tokens (those not revoked already); how many were."""
-    return tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    """Revoke these tokens (those not revoked already); how many were. Each is in the audit
+    trail (an update() sends no signal for auditlog to see)."""
+    live = tokens.filter(revoked_at__isnull=True)
+    for token in live.select_related("user"):
+        audit.record(
+            "api_token_revoked", token, {"name": token.name, "owner": token.user.get_username()}
+        )
+    return live.update(revoked_at=timezone.now())
 
 
 def is_live(token: ApiToken) -> bool:

@@ -1,5 +1,6 @@
 """fwportal settings: every value comes from the environment (and `.env` when present)."""
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,10 +31,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "axes",
     "ninja",  # the JSON API (firmware/api/); listed so its docs use its own static files
+    "auditlog",
     "firmware",
 ]
 
 MIDDLEWARE = [
+    "fwportal.logs.RequestIdMiddleware",
+    "firmware.metrics_endpoint.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -43,6 +47,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "firmware.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -166,7 +171,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 HTTPS_ONLY = env.bool("HTTPS_ONLY", default=not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = HTTPS_ONLY
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain http
+# Load balancers probe, and Prometheus scrapes a worker, over plain http.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if HTTPS_ONLY else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS_ONLY
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=HTTPS_ONLY)
@@ -263,13 +269,40 @@ ENOS_DOWNLOAD_PROGRESS_SECONDS = env.float("ENOS_DOWNLOAD_PROGRESS_SECONDS", def
 ENOS_DOWNLOAD_PROGRESS_BYTES = env.int("ENOS_DOWNLOAD_PROGRESS_BYTES", default=64 * 1024)
 ENOS_MAX_DOWNLOADS_PER_ORG = env.int("ENOS_MAX_DOWNLOADS_PER_ORG", default=2)
 
+# /metrics (Prometheus): answered to a scraper sending `Authorization: Bearer METRICS_TOKEN` or
+# from an address in METRICS_ALLOWED_IPS (addresses or networks); with neither set it is off.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = [
+    ipaddress.ip_network(network, strict=False)  # a typo stops the start, with its value
+    for network in env.list("METRICS_ALLOWED_IPS", default=[])
+]
+
+# Each audit entry made in a request carries the request's id (its log lines' request_id), not
+# a correlation id a client could send.
+AUDITLOG_CID_GETTER = "fwportal.logs.current_request_id"
+
 # Error reports (the DEBUG page, mails to ADMINS) never show EnOS tokens, signatures or secrets.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "firmware.error_reports.SecretsFilter"
 
+# LOG_FORMAT=json: one JSON object a line, for a log shipper; plain text for a terminal. Every
+# line of a request carries its request id, user and org (fwportal/logs.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ValueError(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "{asctime} {levelname} {name} {message}", "style": "{"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request": {"()": "fwportal.logs.RequestContextFilter"}},
+    "formatters": {
+        "plain": {"format": "{asctime} {levelname} {name} [{request_id}] {message}", "style": "{"},
+        "json": {"()": "fwportal.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }

@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
+from firmware.metrics_endpoint import metrics
 from firmware.views import favicon
 
 # Password reset by e-mail is left out: fwportal sends no mail; admins reset passwords.
@@ -25,5 +26,6 @@ urlpatterns = [
     # Anyone may choose a language, the login page's visitors first; `next` stays same-site.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("favicon.ico", favicon, name="favicon"),
+    path("metrics", metrics, name="metrics"),
     path("", include("firmware.urls")),
 ]

@@ -6,12 +6,14 @@ import logging
 import sys
 
 import pytest
+from auditlog.models import LogEntry
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.urls import reverse
 
 from enos_simulator import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_ORG_ID, Fault
 from firmware.models import Org
+from fwportal.logs import JsonFormatter
 from tests.conftest import PASSWORD, text_of
 
 TURBINE = "fw-turbine-ctrl-3.2.1"
@@ -87,13 +89,29 @@ def test_no_secret_token_or_signature_appears_anywhere(
     tested = text_of(response)
     assert "Demo: connection OK" in tested and "Bad: connection failed" in tested
     texts.append(response.content.decode())
+    audit_list = reverse("admin:auditlog_logentry_changelist")
+    texts.append(client.get(audit_list).content.decode())
+    export = client.post(
+        audit_list,
+        {
+            "action": "export_csv",
+            "_selected_action": list(LogEntry.objects.values_list("pk", flat=True)),
+        },
+    )
+    texts.append(b"".join(export.streaming_content).decode())
+    settings.METRICS_TOKEN = "sweep-metrics-token"
+    metrics = client.get("/metrics", HTTP_AUTHORIZATION="Bearer sweep-metrics-token")
+    texts.append(metrics.content.decode())
     texts += [record.getMessage() for record in caplog.records]
     texts += [str(record.args) for record in caplog.records]
+    texts += [JsonFormatter().format(record) for record in caplog.records]
 
     tokens = {token for token, _ in signatures}
     assert len(tokens) >= 2  # a token, and its renewal after expire_tokens()
     forbidden = {DEMO_APP_SECRET, WRONG_SECRET} | tokens | {sig for _, sig in signatures}
+    forbidden |= set(Org.objects.values_list("secret_key_encrypted", flat=True))
     everything = "\n".join(texts)
     assert "Turbine controller" in everything and "EnOS 1003" in everything  # the scenario ran
+    assert "secret key set" in everything and "fwportal_enos_calls_total" in everything
     leaks = sorted(secret for secret in forbidden if secret in everything)
     assert not leaks, f"{len(leaks)} secrets leaked"

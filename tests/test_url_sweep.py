@@ -25,6 +25,7 @@ EXPECTED = {
     "firmware:time_zone": (200, 200, 200),  # the login page links to it too
     "firmware:healthz": (200, 200, 200),
     "favicon": (302, 302, 302),  # to the icon under static/, for anyone
+    "metrics": (404, 404, 404),  # off until METRICS_TOKEN or METRICS_ALLOWED_IPS is set
     "login": (200, 200, 200),
     "logout": (LOGIN, 405, 405),  # logging out is a POST
     "password_change": (LOGIN, 200, 200),
@@ -78,7 +79,7 @@ def concrete(route, org_pk, user_pk):
         r"<int:pk>": str(org_pk),
         r"<id>": str(user_pk),
         r"<path:content_type_id>": "1",
-        r"(?P<app_label>auth|axes|firmware)": "firmware",
+        r"(?P<app_label>auth|axes|auditlog|firmware)": "firmware",
         r"(?P<url>.*)": "no-such-page/",
     }
     for placeholder, value in samples.items():

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from firmware import metrics
 from firmware.enos import bulkhead
 from firmware.enos.auth import EnosAuth, TokenCache, TokenProvider
 from firmware.enos.bulkhead import OrgSlots
@@ -341,6 +342,17 @@ class EnosClient:
             outcome = type(exc).__name__
             raise
         finally:
+            seconds = time.monotonic() - started
+            metrics.enos_call(self.credentials.label, call.operation, outcome, seconds)
+            fields = {
+                "org": self.credentials.label,
+                "enos_operation": call.operation,
+                "enos_request_id": envelope.get("requestId"),
+                "enos_code": envelope.get("code"),
+                "http_status": status,
+                "outcome": outcome,
+                "duration_ms": round(seconds * 1000),
+            }
             logger.info(
                 "enos %s org=%s %s=%s http=%s code=%s request_id=%s outcome=%s duration_ms=%d",
                 call.operation,
@@ -351,7 +363,8 @@ class EnosClient:
                 envelope.get("code", "-"),
                 envelope.get("requestId") or "-",
                 outcome,
-                (time.monotonic() - started) * 1000,
+                seconds * 1000,
+                extra=fields,  # the same, as fields of a JSON log line (fwportal/logging.py)
             )
 
     def _exchange_in_a_slot(
@@ -377,6 +390,7 @@ class EnosClient:
             slots.release(slot)
 
     def _busy(self, size: int | None = None) -> Busy:
+        metrics.BULKHEAD_REJECTIONS.labels(self.credentials.label).inc()
         return Busy(
             f"{size or self._settings.max_calls_per_org} requests to this org's EnOS gateway "
             "are already in flight"

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from firmware import services
+from firmware import audit, services
 from firmware.access import forget_access_answers
 from firmware.credentials import UndecryptableSecret, reencrypt
 from firmware.enos.errors import EnosError
@@ -69,7 +69,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"].replace("-", "_")
-        getattr(self, f"handle_{action}")(**options)
+        with audit.cli_actor():  # every change made here is audited as this OS user and host
+            getattr(self, f"handle_{action}")(**options)
 
     def handle_add(self, slug: str, **options: Any) -> None:
         org = Org.objects.filter(slug=slug).first()
@@ -168,7 +169,10 @@ class Command(BaseCommand):
         try:
             firmware_count = services.check_connection(org)
         except EnosError as exc:
-            raise CommandError(f"{org.slug}: {describe(exc).reason}") from None
+            reason = describe(exc).reason
+            audit.record("connection_test", org, {"result": f"failed: {reason!s}"})
+            raise CommandError(f"{org.slug}: {reason}") from None
+        audit.record("connection_test", org, {"result": "OK"})
         self.stdout.write(
             f"OK: {org.slug} got an EnOS access token from {org.gateway_url} and EnOS answered "
             f"a firmware search of orgId {org.org_id} ({firmware_count} firmware)"
@@ -186,6 +190,8 @@ class Command(BaseCommand):
                     "nothing was changed"
                 ) from None
         Org.objects.bulk_update(orgs, ["secret_key_encrypted"])
+        for org in orgs:  # bulk_update sends no signals: each org's entry is written here
+            audit.record("keys_rotated", org)
         forget_access_answers()  # bulk_update sends no signals; cached orgs hold the old text
         self.stdout.write(f"Re-encrypted the secret keys of {len(orgs)} orgs with the newest key")
 
