@@ -30,6 +30,9 @@ max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 500)
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None  # empty: no access log
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s" %({x-request-id}o)s'
+if os.environ.get("LOG_FORMAT") == "json":
+    # gunicorn's own lines (its access log, starts and stops) as JSON too, like fwportal's.
+    logger_class = "fwportal.logs.GunicornJsonLogger"
 # Trust X-Forwarded-* only from the TLS-terminating proxy in front (see README, Production).
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
 preload_app = False

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from gunicorn import glogging
 
 HEADER = "X-Request-ID"
 SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
@@ -73,6 +74,17 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False, default=str)
+
+
+class GunicornJsonLogger(glogging.Logger):
+    """gunicorn's logger with its access and error lines written as JSON objects, for
+    LOG_FORMAT=json (gunicorn.conf.py); an access line's message is the access log format's."""
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                handler.setFormatter(JsonFormatter())
 
 
 class RequestIdMiddleware:
