@@ -300,7 +300,12 @@ def calls_summary(calls: dict[str, int], ids: dict[str, list[str]]) -> list[str]
 
 
 def run(sizes: Sizes, work: Path) -> tuple[Table, list[str]]:
-    env = {"BENCH_STATIC_ROOT": str(work / "static"), "GUNICORN_ACCESSLOG": "/dev/null"}
+    env = {
+        "BENCH_STATIC_ROOT": str(work / "static"),
+        "GUNICORN_ACCESSLOG": "/dev/null",
+        # For the demo set-up too: its download check would leave the turbine's answer cached.
+        "FIRMWARE_CACHE_SECONDS": "0",
+    }
     stack = Stack(work, "bench.settings", env, workers=WORKERS, threads=THREADS)
     stack.env.pop("CACHE_URL", None)  # fwportal's default cache (the database)
     table = Table(sizes.runs)
@@ -308,7 +313,7 @@ def run(sizes: Sizes, work: Path) -> tuple[Table, list[str]]:
     try:
         stack.start_simulator("--latency-ms", "0")
         login = stack.set_up_demo()
-        stack.start_gunicorn(FIRMWARE_CACHE_SECONDS="0")
+        stack.start_gunicorn()
         stack.cookies = (stack.log_in(*login),)
         calls = count_calls(stack, [i for name in PAGE_NAMES for i in ids[name]])
         notes = calls_summary(calls, ids)

@@ -42,6 +42,7 @@ EXPECTED = {
     "api-v1:orgs": (401, 200, 200),
     "api-v1:firmware_list": (401, 404, 200),
     "api-v1:firmware_detail": (401, 404, 200),
+    "api-v1:firmware_file": (401, 404, 200),
     "api-v1:devices_on_version": (401, 404, 200),
     "api-v1:find_firmware": (401, 200, 200),  # the outsider's orgs hold none
     "api-v1:jobs": (401, 404, 200),
