@@ -140,6 +140,9 @@ class DictCache:
     def get(self, key: str, default: Any = None) -> Any:
         return self._data.get(key, default)
 
+    def get_many(self, keys: list[str]) -> dict[str, Any]:
+        return {key: self._data[key] for key in keys if key in self._data}
+
     def set(self, key: str, value: Any, timeout: float | None = None) -> None:
         self._data[key] = value
 

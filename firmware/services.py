@@ -336,8 +336,7 @@ def _single_flight(key: str, fetch: Callable[[], T], refresh: bool) -> Fetched[T
     take the result of the call they waited for; a refresh only takes one fetched after it asked."""
     asked_at = timezone.now()
 
-    def cached_result() -> Fetched[T] | None:
-        cached = cache.get(f"{key}:fresh")
+    def cached_result(cached: Fetched[T] | None) -> Fetched[T] | None:
         if cached is None or (refresh and cached.fetched_at < asked_at):
             return None
         metrics.COALESCED_WAITS.inc()  # asked only after the fresh copy was missing
@@ -351,6 +350,7 @@ def _single_flight(key: str, fetch: Callable[[], T], refresh: bool) -> Fetched[T
     return run_once(
         cache,
         key,
+        ready_key=f"{key}:fresh",
         ready=cached_result,
         produce=fetch_and_remember,
         wait_seconds=settings.ENOS_TOTAL_TIMEOUT,

@@ -9,6 +9,7 @@ import pytest
 from django.core.cache import cache
 
 from enos_simulator import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_ORG_ID, Fault
+from firmware.enos import transport
 from firmware.enos.client import ClientSettings, EnosClient, OrgCredentials
 from firmware.enos.errors import (
     BadResponse,
@@ -249,3 +250,18 @@ def test_concurrent_calls_with_a_cold_cache_fetch_one_token(simulator):
         thread.join(timeout=10)
     assert simulator.counters["token_get"] == 1
     assert simulator.counters["get"] == len(ids)
+
+
+def test_the_environments_proxy_is_read_once_per_gateway_and_followed(monkeypatch, simulator):
+    """HTTPS_PROXY/HTTP_PROXY are honoured (read when the gateway's session is made, not on
+    every call): a proxy that does not answer makes the gateway unreachable; NO_PROXY exempts."""
+    monkeypatch.setattr(transport, "_sessions", {})
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # the discard port: nothing answers
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with pytest.raises(Unreachable):
+        make_client(simulator.url).get_firmware("fw-turbine-ctrl-3.2.1")
+    cache.clear()  # the failure is everyone's answer for a while
+    monkeypatch.setattr(transport, "_sessions", {})
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert make_client(simulator.url).get_firmware("fw-turbine-ctrl-3.2.1").version == "3.2.1"

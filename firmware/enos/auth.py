@@ -49,6 +49,7 @@ class TokenCache(Protocol):
     """The part of Django's cache API the token store needs."""
 
     def get(self, key: str, default: Any = None) -> Any: ...
+    def get_many(self, keys: list[str]) -> dict[str, Any]: ...
     def set(self, key: str, value: Any, timeout: float | None = None) -> None: ...
     def add(self, key: str, value: Any, timeout: float | None = None) -> bool: ...
     def delete(self, key: str) -> Any: ...
@@ -65,6 +66,11 @@ class CachedToken:
 
     def alive(self) -> bool:
         return time.time() < self.expires_at
+
+
+# The token each process last saw per cache key: most calls need no cache read for it. One
+# renewed elsewhere is found when EnOS refuses the old one (1203), which renew() handles.
+_seen: dict[str, CachedToken] = {}
 
 
 class TokenProvider:
@@ -96,21 +102,26 @@ class TokenProvider:
         self._failure_seconds = failure_seconds
 
     def token(self) -> str:
-        def usable() -> str | None:
-            cached = self._cache.get(self._cache_key)
+        def usable(cached: CachedToken | None) -> str | None:
             return cached.value if cached and cached.usable() else None
 
         def obtain() -> str:
             cached = self._cache.get(self._cache_key)
             return self._obtain(refresh_from=cached if cached and cached.alive() else None).value
 
-        return usable() or self._once(usable, obtain)
+        seen = usable(_seen.get(self._cache_key))
+        if seen is not None:
+            return seen
+        cached = self._cache.get(self._cache_key)
+        if cached is not None:
+            _seen[self._cache_key] = cached
+        return usable(cached) or self._once(usable, obtain)
 
     def renew(self, rejected: str) -> str:
         """A new token after EnOS rejected `rejected` as expired (code 1203)."""
+        _seen.pop(self._cache_key, None)
 
-        def renewed() -> str | None:
-            cached = self._cache.get(self._cache_key)
+        def renewed(cached: CachedToken | None) -> str | None:
             # Another thread or process may have renewed it already.
             return cached.value if cached and cached.value != rejected and cached.alive() else None
 
@@ -120,10 +131,13 @@ class TokenProvider:
         """A token straight from the token service, whatever is cached (a connection test)."""
         return self._obtain(refresh_from=None).value
 
-    def _once(self, ready: Callable[[], str | None], obtain: Callable[[], str]) -> str:
+    def _once(
+        self, ready: Callable[[CachedToken | None], str | None], obtain: Callable[[], str]
+    ) -> str:
         return run_once(
             self._cache,
             self._cache_key,
+            ready_key=self._cache_key,
             ready=ready,
             produce=obtain,
             wait_seconds=self._wait_seconds,
@@ -159,6 +173,7 @@ class TokenProvider:
             expires_at=now + lifetime,
         )
         self._cache.set(self._cache_key, token, timeout=max(lifetime, 1))
+        _seen[self._cache_key] = token
         return token
 
 

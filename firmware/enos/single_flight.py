@@ -17,6 +17,7 @@ POLL_SECONDS = 0.05
 
 class LockCache(Protocol):
     def get(self, key: str, default: Any = None) -> Any: ...
+    def get_many(self, keys: list[str]) -> dict[str, Any]: ...
     def set(self, key: str, value: Any, timeout: float | None = None) -> None: ...
     def add(self, key: str, value: Any, timeout: float | None = None) -> bool: ...
     def delete(self, key: str) -> Any: ...
@@ -38,13 +39,16 @@ def run_once(
     cache: LockCache,
     key: str,
     *,
-    ready: Callable[[], T | None],
+    ready_key: str,
+    ready: Callable[[Any], T | None],
     produce: Callable[[], T],
     wait_seconds: float,
     failure_seconds: float,
     retry_failed: bool = False,
 ) -> T:
-    """`ready()` when someone already produced it, else `produce()` by one caller at a time.
+    """`ready(cached)` when someone already produced it (`cached` is what the cache holds at
+    `ready_key`, read with the kept failure in one round trip), else `produce()` by one caller at
+    a time.
 
     A failure of `produce()` (an EnosError) is kept for `failure_seconds` and raised to everyone
     who waited on it or asks within that time, without producing again; Busy is not kept (it is
@@ -56,10 +60,11 @@ def run_once(
     failure_key = f"{key}:failed"
 
     def settled() -> T | None:
-        value = ready()
+        found = cache.get_many([ready_key, failure_key])
+        value = ready(found.get(ready_key))
         if value is not None:
             return value
-        failure = None if retry_failed else cache.get(failure_key)
+        failure = None if retry_failed else found.get(failure_key)
         if failure is not None:
             raise failure
         return None

@@ -6,6 +6,7 @@ import email.utils
 import itertools
 import json
 import math
+import os
 import re
 import threading
 import time
@@ -139,6 +140,13 @@ def _session_for(base_url: str, pool_size: int) -> requests.Session:
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             session.headers["User-Agent"] = "fwportal"
+            # The environment's proxy (HTTPS_PROXY, NO_PROXY) and CA bundle settings, read once
+            # for this gateway: requests would walk os.environ again on every call.
+            session.trust_env = False
+            session.proxies = requests.utils.get_environ_proxies(base_url)
+            session.verify = (
+                os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+            )
             _sessions[key] = session
         return session
 
