@@ -14,6 +14,8 @@ from urllib.parse import quote
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.core.signals import request_finished
+from django.db import close_old_connections
 from django.urls import reverse
 from django.utils import translation
 
@@ -58,10 +60,17 @@ def download_url(org, firmware_id):
 
 
 def body_of(response) -> bytes:
+    """The streamed body, its file closed. Closing a response also ends its request, and
+    Django's close_old_connections would then drop the test's database connection (on
+    PostgreSQL, where a test runs inside a transaction): kept out, as the test client does."""
     try:
         return b"".join(response.streaming_content)
     finally:
-        response.close()
+        request_finished.disconnect(close_old_connections)
+        try:
+            response.close()
+        finally:
+            request_finished.connect(close_old_connections)
 
 
 def stored_files(store_dir):
