@@ -68,11 +68,6 @@ class CachedToken:
         return time.time() < self.expires_at
 
 
-# The token each process last saw per cache key: most calls need no cache read for it. One
-# renewed elsewhere is found when EnOS refuses the old one (1203), which renew() handles.
-_seen: dict[str, CachedToken] = {}
-
-
 class TokenProvider:
     """One access token per (gateway, access key), shared through the cache and renewed early.
 
@@ -109,17 +104,10 @@ class TokenProvider:
             cached = self._cache.get(self._cache_key)
             return self._obtain(refresh_from=cached if cached and cached.alive() else None).value
 
-        seen = usable(_seen.get(self._cache_key))
-        if seen is not None:
-            return seen
-        cached = self._cache.get(self._cache_key)
-        if cached is not None:
-            _seen[self._cache_key] = cached
-        return usable(cached) or self._once(usable, obtain)
+        return usable(self._cache.get(self._cache_key)) or self._once(usable, obtain)
 
     def renew(self, rejected: str) -> str:
         """A new token after EnOS rejected `rejected` as expired (code 1203)."""
-        _seen.pop(self._cache_key, None)
 
         def renewed(cached: CachedToken | None) -> str | None:
             # Another thread or process may have renewed it already.
@@ -173,7 +161,6 @@ class TokenProvider:
             expires_at=now + lifetime,
         )
         self._cache.set(self._cache_key, token, timeout=max(lifetime, 1))
-        _seen[self._cache_key] = token
         return token
 
 
