@@ -130,7 +130,7 @@ def test_tasks_are_paged_keeping_the_status(operator_client):
     response = operator_client.get(job_url(), {"status": "succeeded", "page": 2})
     page = text_of(response)
     assert task_statuses(response) == ["succeeded"] * 50
-    assert "Showing 51–100 of 2712" in page
+    assert "Showing 51–100 of 2,712" in page
     assert 'href="?status=succeeded&page=3" rel="next"' in page
     assert 'href="?status=succeeded&page=55" rel="last"' in page
 
@@ -324,7 +324,7 @@ def test_the_devices_on_a_firmwares_version(operator_client):
     assert listing.page.total_size == 2722
     assert {device.firmware_version for device in listing.page.items} == {"2.7.1"}
     assert {device.product_key for device in listing.page.items} == {"BXwU4kMk"}
-    assert "Showing 1–50 of 2722" in page
+    assert "Showing 1–50 of 2,722" in page
     assert 'id="device-cards"' in page
     assert re.search(r'<td class="mono"><bdi>[0-9a-f]{8}</bdi></td>', page)  # asset ids
 
