@@ -155,8 +155,12 @@ def search_firmware(
         client = client_for(org)
         result = client.search_firmware(expression=expression, page=page, page_size=page_size)
         fetched_at = timezone.now()
-        for firmware in result.items:
-            _remember(_cache_key(org, "get", firmware.firmware_id), Fetched(firmware, fetched_at))
+        _remember(
+            {
+                _cache_key(org, "get", firmware.firmware_id): Fetched(firmware, fetched_at)
+                for firmware in result.items
+            }
+        )
         # What a detail page may show from the cache this fed is in its history too.
         history.record(org, result.items, fetched_at)
         return result
@@ -186,8 +190,9 @@ def search_jobs(
     def fetch() -> Page[JobInfo]:
         result = client_for(org).search_jobs(expression=expression, page=page, page_size=page_size)
         fetched_at = timezone.now()
-        for job in result.items:
-            _remember(_cache_key(org, "job", job.job_id), Fetched(job, fetched_at))
+        _remember(
+            {_cache_key(org, "job", job.job_id): Fetched(job, fetched_at) for job in result.items}
+        )
         return result
 
     return _cached(key, fetch, refresh=refresh)
@@ -326,9 +331,12 @@ def _cached(
         return stale
 
 
-def _remember(key: str, fetched: Fetched) -> None:
-    cache.set(f"{key}:fresh", fetched, timeout=settings.FIRMWARE_CACHE_SECONDS)
-    cache.set(f"{key}:last-good", fetched, timeout=settings.FIRMWARE_STALE_SECONDS)
+def _remember(answers: dict[str, Fetched]) -> None:
+    """Keep each answer under its key, fresh and as the last good copy: two writes in all."""
+    fresh = {f"{key}:fresh": fetched for key, fetched in answers.items()}
+    cache.set_many(fresh, timeout=settings.FIRMWARE_CACHE_SECONDS)
+    last_good = {f"{key}:last-good": fetched for key, fetched in answers.items()}
+    cache.set_many(last_good, timeout=settings.FIRMWARE_STALE_SECONDS)
 
 
 def _single_flight(key: str, fetch: Callable[[], T], refresh: bool) -> Fetched[T]:
@@ -344,7 +352,7 @@ def _single_flight(key: str, fetch: Callable[[], T], refresh: bool) -> Fetched[T
 
     def fetch_and_remember() -> Fetched[T]:
         fetched = Fetched(fetch(), timezone.now())
-        _remember(key, fetched)
+        _remember({key: fetched})
         return fetched
 
     return run_once(

@@ -107,7 +107,10 @@ CACHES = {
         "OPTIONS": {"MAX_ENTRIES": 1000, "MAX_BYTES": LOCAL_CACHE_MAX_BYTES // 2},
     },
 }
-if CACHES["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache":
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache":
+    # The same table, written in one statement an entry (fwportal/db_cache.py).
+    CACHES["default"]["BACKEND"] = "fwportal.db_cache.DatabaseCache"
+elif CACHES["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache":
     # Chosen on purpose (CACHE_URL=locmemcache://): one process only; bounded in bytes.
     CACHES["default"]["BACKEND"] = LOCAL_CACHE
     CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_BYTES", LOCAL_CACHE_MAX_BYTES)

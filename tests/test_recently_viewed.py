@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from firmware import recent
 from firmware.models import FirmwareSnapshot, RecentlyViewed
 
 
@@ -53,6 +54,18 @@ def test_only_the_last_20_are_kept(operator_client, simulator):
 
 
 @pytest.mark.django_db
+def test_keeping_the_last_20_of_one_user_leaves_the_others_alone(org, operator, outsider):
+    for n in range(3):
+        recent.remember_view(outsider, org, f"fw-theirs-{n}", name="", version="")
+    for n in range(25):
+        recent.remember_view(operator, org, f"fw-mine-{n:02d}", name=f"Mine {n}", version="1")
+    mine = RecentlyViewed.objects.filter(user=operator).order_by("-viewed_at", "-pk")
+    assert [v.firmware_id for v in mine][:3] == ["fw-mine-24", "fw-mine-23", "fw-mine-22"]
+    assert mine.count() == 20
+    assert RecentlyViewed.objects.filter(user=outsider).count() == 3
+
+
+@pytest.mark.django_db
 def test_a_user_sees_only_their_own(client, operator_client, org, outsider):
     view(operator_client, "fw-unverified")
     org.granted_users.add(outsider)
@@ -75,11 +88,11 @@ def test_failed_pages_are_not_remembered(operator_client):
 
 
 @pytest.mark.django_db
-def test_reloading_the_newest_entry_writes_nothing_but_order_stays_right(operator_client):
+def test_reloading_a_firmware_keeps_one_entry_moved_to_the_top(operator_client):
     view(operator_client, "fw-unverified")
     before = RecentlyViewed.objects.get().viewed_at
     view(operator_client, "fw-unverified")
-    assert RecentlyViewed.objects.get().viewed_at == before
+    assert RecentlyViewed.objects.get().viewed_at >= before
     view(operator_client, "fw-turbine-ctrl-3.2.1")
     view(operator_client, "fw-unverified")
     assert recent_ids(operator_client) == ["fw-unverified", "fw-turbine-ctrl-3.2.1"]
