@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from firmware import tokens
 from firmware.forms import ApiTokenForm
+from fwportal.compression import shows_secret
 
 NEW_TOKEN_KEY = "new-api-token"  # noqa: S105 - a session key, not a secret
 
@@ -22,6 +23,7 @@ def _page(request: HttpRequest, form: ApiTokenForm, **context) -> HttpResponse:
 
 
 @never_cache  # the page that shows a new token must never be kept anywhere
+@shows_secret  # nor compressed (BREACH: fwportal/compression.py)
 @require_http_methods(["GET", "HEAD", "POST"])
 def api_tokens(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":

@@ -38,6 +38,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "fwportal.logs.RequestIdMiddleware",
     "firmware.metrics_endpoint.RequestMetricsMiddleware",
+    # Outside every middleware that writes a body, so it compresses the final one (whitenoise's
+    # files pass through as they are); inside the request id and metrics, which then cover it.
+    "fwportal.compression.CompressionMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
