@@ -30,25 +30,28 @@ def visible_orgs(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Org]:
 def get_visible_org(user: AbstractBaseUser | AnonymousUser, slug: str) -> Org:
     """The org, or Http404 when it does not exist or the user may not see it (the same answer).
 
-    Pages ask this on every request, so the answer is cached until anything it depends on
-    changes, and at most ACCESS_CACHE_SECONDS (the bound for other processes' local caches).
+    Pages ask this on every request, so the answer is cached, with the access version it was
+    given under, until anything it depends on changes (a new version), and at most
+    ACCESS_CACHE_SECONDS (the bound for other processes' local caches). The version and the
+    answer are read together: one cache read.
     """
-    key = f"visible-org:{_access_version()}:{user.pk}:{slug}"
-    org = cache.get(key)
-    if org is None:
+    key = f"visible-org:{user.pk}:{slug}"
+    found = cache.get_many([ACCESS_VERSION_KEY, key])
+    version = found.get(ACCESS_VERSION_KEY) or _new_access_version()
+    given_under, org = found.get(key, (None, None))
+    if version is None or given_under != version:
         org = visible_orgs(user).filter(slug=slug).first() or NOT_VISIBLE
-        cache.set(key, org, timeout=settings.ACCESS_CACHE_SECONDS)
+        cache.set(key, (version, org), timeout=settings.ACCESS_CACHE_SECONDS)
     if org == NOT_VISIBLE:
         raise Http404("no such org, or not visible to this user")
     return org
 
 
-def _access_version() -> str:
-    version = cache.get(ACCESS_VERSION_KEY)
-    if version is None:
-        cache.add(ACCESS_VERSION_KEY, uuid.uuid4().hex, timeout=None)
-        version = cache.get(ACCESS_VERSION_KEY)
-    return version
+def _new_access_version() -> str | None:
+    """The access version, made now if there was none (the first to make it wins); None when
+    the cache keeps nothing, and then no answer is taken from it."""
+    cache.add(ACCESS_VERSION_KEY, uuid.uuid4().hex, timeout=None)
+    return cache.get(ACCESS_VERSION_KEY)
 
 
 def forget_access_answers() -> None:

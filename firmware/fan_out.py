@@ -40,6 +40,16 @@ class Pending(Generic[T]):
         return self._future.result()
 
 
+class Ready(Generic[T]):
+    """A value a page had in hand without fetching, given as a Pending's is."""
+
+    def __init__(self, value: T):
+        self._value = value
+
+    def result(self) -> T:
+        return self._value
+
+
 class _Threads:
     """The sets of threads no page is using, in this process."""
 

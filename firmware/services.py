@@ -1,12 +1,13 @@
 """What views call: org -> EnOS client, short-lived cache, single-flight, stale fallback."""
 
+import contextvars
 import hashlib
 import itertools
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Generic, ParamSpec, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -39,6 +40,7 @@ from firmware.models import Org
 from firmware.search import FirmwareFilters, JobFilters
 
 logger = logging.getLogger(__name__)
+P = ParamSpec("P")
 T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 50  # what EnOS advises at most; lists show this many unless asked otherwise
@@ -301,6 +303,41 @@ class EveryFirmware:
                 return
 
 
+class NotFetchedYet(Exception):
+    """Asked with `already_fetched`, the answer is not in the cache (or a refresh was asked)."""
+
+
+_cache_only: contextvars.ContextVar[bool] = contextvars.ContextVar("cache_only", default=False)
+_fresh_looked_at: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "fresh_looked_at", default=False
+)
+
+
+def already_fetched(
+    fetch: Callable[P, Fetched[T]], *args: P.args, **kwargs: P.kwargs
+) -> Fetched[T] | None:
+    """What one of this module's fetches (`get_firmware`, `count_tasks`, ...) answers from the
+    cache right now, without calling EnOS or waiting on another's call; None if it would have to.
+    A page answers its cached parts with this, and starts threads only for the rest."""
+    cache_only = _cache_only.set(True)
+    try:
+        return fetch(*args, **kwargs)
+    except NotFetchedYet:
+        return None
+    finally:
+        _cache_only.reset(cache_only)
+
+
+def fetch_missing(fetch: Callable[P, Fetched[T]], *args: P.args, **kwargs: P.kwargs) -> Fetched[T]:
+    """`fetch(*args, **kwargs)` when `already_fetched` just found nothing: it does not read the
+    cache's fresh copy again before it fetches (the fetch still takes one fetched meanwhile)."""
+    looked_at = _fresh_looked_at.set(True)
+    try:
+        return fetch(*args, **kwargs)
+    finally:
+        _fresh_looked_at.reset(looked_at)
+
+
 def _cached(
     key: str,
     fetch: Callable[[], T],
@@ -308,11 +345,13 @@ def _cached(
     refresh: bool,
     kept: Callable[[], Fetched[T] | None] | None = None,
 ) -> Fetched[T]:
-    if not refresh:
+    if not refresh and not _fresh_looked_at.get():
         cached = cache.get(f"{key}:fresh")
         if cached is not None:
             (metrics.STALE_SERVED if cached.stale else metrics.CACHE_HITS).inc()
             return cached
+    if _cache_only.get():
+        raise NotFetchedYet(key)
     try:
         # A page's whole EnOS work (a token, the call, waiting on another's call) keeps the
         # total deadline, not each part of it.

@@ -9,17 +9,19 @@ that fails is shown as failed where it would be; only the firmware's own failure
 
 import dataclasses
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, ParamSpec, TypeVar
 
 from firmware import services
 from firmware.enos.errors import EnosError
 from firmware.enos.types import FirmwareInfo, JobInfo, Page
 from firmware.failures import Failure, describe
-from firmware.fan_out import Pending, Together
+from firmware.fan_out import Pending, Ready, Together
 from firmware.models import Org
 from firmware.search import TASK_STATUSES, JobFilters
 
+P = ParamSpec("P")
 T = TypeVar("T")
 
 JOBS_SHOWN = 5  # the newest jobs a firmware page shows with their task counts
@@ -42,7 +44,20 @@ class Part(Generic[T]):
         return self.fetched is not None and self.fetched.stale
 
 
-def part_of(pending: Pending[services.Fetched[T]]) -> Part[T]:
+def fetch_part(
+    together: Together,
+    fetch: Callable[P, services.Fetched[T]],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> Pending[services.Fetched[T]] | Ready[services.Fetched[T]]:
+    """A part of the page: at once when the cache has it, else fetched in a thread of the page's."""
+    cached = services.already_fetched(fetch, *args, **kwargs)
+    if cached is not None:
+        return Ready(cached)
+    return together.submit(services.fetch_missing, fetch, *args, **kwargs)
+
+
+def part_of(pending: Pending[services.Fetched[T]] | Ready[services.Fetched[T]]) -> Part[T]:
     """A fetch's answer as a part of a page: its value, or its EnOS failure."""
     try:
         return Part(fetched=pending.result())
@@ -220,7 +235,8 @@ def fetch_firmware_page(
 ) -> tuple[services.Fetched[FirmwareInfo], Standing]:
     """The firmware (its failure raised, for the page to fail with) and where it stands."""
     with Together() as together:
-        jobs_pending = together.submit(
+        jobs_pending = fetch_part(
+            together,
             services.search_jobs,
             org,
             JobFilters(firmware_id=firmware_id),
@@ -234,8 +250,8 @@ def fetch_firmware_page(
         shown = jobs.value.items[:JOBS_SHOWN] if jobs.value is not None else []
         counts = {
             job.job_id: {
-                status: together.submit(
-                    services.count_tasks, org, job.job_id, status, refresh=refresh
+                status: fetch_part(
+                    together, services.count_tasks, org, job.job_id, status, refresh=refresh
                 )
                 for status in TASK_STATUSES
             }
@@ -244,10 +260,16 @@ def fetch_firmware_page(
         product_key, from_jobs = product_of(firmware, shown)
         devices = None
         if product_key and firmware.version:
-            on_version = together.submit(
-                services.count_devices, org, product_key, firmware.version, refresh=refresh
+            on_version = fetch_part(
+                together,
+                services.count_devices,
+                org,
+                product_key,
+                firmware.version,
+                refresh=refresh,
             )
-            upgrading = together.submit(
+            upgrading = fetch_part(
+                together,
                 services.count_devices,
                 org,
                 product_key,

@@ -39,6 +39,24 @@ def test_the_cache_expires_after_its_ttl(org, simulator, settings):
     assert simulator.counters["get"] == 2
 
 
+@pytest.mark.django_db
+def test_already_fetched_answers_from_the_cache_only(org, simulator):
+    assert services.already_fetched(services.get_firmware, org, TURBINE) is None
+    assert simulator.counters["get"] == 0
+    fetched = services.get_firmware(org, TURBINE)
+    assert services.already_fetched(services.get_firmware, org, TURBINE) == fetched
+    assert services.already_fetched(services.get_firmware, org, TURBINE, refresh=True) is None
+    assert simulator.counters["get"] == 1
+
+
+@pytest.mark.django_db
+def test_fetch_missing_fetches_once_and_then_the_cache_answers(org, simulator):
+    fetched = services.fetch_missing(services.get_firmware, org, TURBINE)
+    assert simulator.counters["get"] == 1
+    assert services.get_firmware(org, TURBINE) == fetched
+    assert simulator.counters["get"] == 1
+
+
 @pytest.mark.django_db(transaction=True)
 def test_twenty_simultaneous_requests_make_one_upstream_call(org, simulator):
     simulator.latency = 0.3

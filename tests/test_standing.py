@@ -11,6 +11,7 @@ from firmware import services
 from firmware.enos import bulkhead
 from firmware.enos.errors import NotFound
 from firmware.enos.types import FirmwareInfo
+from firmware.fan_out import Together
 from firmware.standing import TaskCounts, fetch_firmware_page, verdict
 
 SENSOR = "2a384c6ba0cac464ebdff5c9"  # verified, rolling out to 3,000 devices
@@ -101,6 +102,20 @@ def test_a_verified_firmware_rolling_out_costs_two_rounds_of_calls(org, simulato
     assert (calls["get"], calls["search_jobs"]) == (1, 1)
     assert (calls["search_tasks"], calls["search_device_upgrades"]) == (10, 2)
     assert calls["business"] == 14
+
+
+@pytest.mark.django_db
+def test_a_page_whose_parts_are_cached_starts_no_thread(org, simulator, monkeypatch):
+    first = fetch_firmware_page(org, SENSOR)
+    started = []
+    real_submit = Together.submit
+    monkeypatch.setattr(
+        Together, "submit", lambda self, *a, **kw: started.append(a) or real_submit(self, *a, **kw)
+    )
+    simulator.reset_counters()
+    assert fetch_firmware_page(org, SENSOR) == first
+    assert started == []
+    assert simulator.counters["business"] == 0
 
 
 @pytest.mark.django_db
