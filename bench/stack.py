@@ -20,12 +20,14 @@ import contextlib
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -331,3 +333,31 @@ class Stack:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def serving(stack: Stack) -> Iterator[Stack]:
+    """`stack`, closed at the end whatever happens; when something fails, the last lines of its
+    children's logs go to stderr first (a benchmark's folder is gone by the time one reads)."""
+    try:
+        yield stack
+    except BaseException:
+        for name in ("gunicorn", "simulator"):
+            print(f"--- last lines of {name}'s log:\n{stack.log_tail(name)}", file=sys.stderr)
+        raise
+    finally:
+        stack.close()
+
+
+@contextlib.contextmanager
+def work_folder(prefix: str, keep: bool) -> Iterator[Path]:
+    """A new temporary folder for one benchmark run, removed afterwards unless `keep` (then
+    its path is printed)."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield work
+    finally:
+        if keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
