@@ -266,6 +266,10 @@ class Stack:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
         return done.stdout
 
+    def clear_cache(self) -> None:
+        """Empty fwportal's default cache (the shared one: answers, tokens, access)."""
+        self.manage("shell", "-c", "from django.core.cache import cache; cache.clear()")
+
     def set_up_demo(self) -> tuple[str, str]:
         """Migrate, collect static files and make the demo orgs on the simulator: the
         operator's (username, password)."""
