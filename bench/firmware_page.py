@@ -36,15 +36,14 @@ It reports; it does not assert the target, and it exits 0 once every run is done
 from __future__ import annotations
 
 import argparse
+import functools
 import http.client
 import itertools
 import json
-import shutil
 import sys
-import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,7 +53,14 @@ if str(ROOT) not in sys.path:
 
 from bench.floor import RawGetFirmware  # noqa: E402
 from bench.run import THREADS, WORKERS, machine, percentile  # noqa: E402
-from bench.stack import HOST, Stack, cpu_seconds, worker_pids  # noqa: E402
+from bench.stack import (  # noqa: E402
+    HOST,
+    Stack,
+    cpu_seconds,
+    serving,
+    work_folder,
+    worker_pids,
+)
 from enos_simulator import (  # noqa: E402
     DEFAULT_FIXTURES,
     DEMO_APP_KEY,
@@ -103,20 +109,27 @@ def demo_firmware() -> dict[str, list[str]]:
 
 
 class Pages:
-    """The operator's GETs of firmware pages on one keep-alive connection (http.client, as
+    """The operator's GETs of pages on one keep-alive connection (http.client, as
     bench/run.py's page_call: `requests` would add its own CPU to every page's time)."""
 
     def __init__(self, stack: Stack) -> None:
         self._connection = http.client.HTTPConnection(HOST, stack.web_port, timeout=30)
         self._headers = {"Cookie": stack.cookies[0], "User-Agent": "fwportal-bench"}
+        self._origin = stack.web_url
+
+    def get(self, path: str, referer: str | None = None) -> tuple[str, bytes]:
+        """The page at `path`, opened from the page at `referer` (a path) when one is named:
+        its HTTP status and body."""
+        headers = self._headers
+        if referer is not None:
+            headers = {**headers, "Referer": self._origin + referer}
+        self._connection.request("GET", path, headers=headers)
+        response = self._connection.getresponse()
+        return str(response.status), response.read()
 
     def firmware(self, firmware_id: str) -> str:
         """The demo org's page of this firmware: its HTTP status."""
-        path = f"/orgs/demo/firmware/{firmware_id}/"
-        self._connection.request("GET", path, headers=self._headers)
-        response = self._connection.getresponse()
-        response.read()
-        return str(response.status)
+        return self.get(f"/orgs/demo/firmware/{firmware_id}/")[0]
 
     def close(self) -> None:
         self._connection.close()
@@ -186,6 +199,35 @@ class Meter:
         self._cpu, self._calls, self._current = cpu, calls, name
 
 
+Step = tuple[str, Callable[[], str]]  # what a call is reported as, and the call: its outcome
+
+
+def time_in_turn(
+    rounds: int,
+    plan: Callable[[], Sequence[Step]],
+    meter: Meter,
+    timed: Mapping[str, Timed],
+    max_seconds: float = LOOP_MAX_SECONDS,
+) -> None:
+    """`rounds` rounds (fewer if `max_seconds` run out), each timing in turn the calls `plan()`
+    gives for it, a pause before each; `timed[name]` gets each call's time and outcome, and the
+    meter its interval."""
+    deadline = time.monotonic() + max_seconds
+    for done in range(rounds):
+        if time.monotonic() > deadline:
+            print(f"  warning: stopped after {done} of {rounds} rounds (time bound)")
+            break
+        for name, call in plan():
+            time.sleep(SETTLE_SECONDS)
+            meter.start(name)
+            started = time.perf_counter()
+            outcome = call()
+            timed[name].samples.append(time.perf_counter() - started)
+            timed[name].statuses[outcome] += 1
+    time.sleep(SETTLE_SECONDS)
+    meter.start(None)
+
+
 def timed_rounds(
     stack: Stack, rounds: int, walks: dict[str, Iterator[str]], calls: dict[str, int]
 ) -> Loop:
@@ -200,28 +242,17 @@ def timed_rounds(
     floor.call(next(floor_ids))
     timed = {name: Timed() for name in (FLOOR, *PAGE_NAMES)}
     visited: dict[str, list[str]] = {name: [] for name in PAGE_NAMES}
+
+    def plan() -> list[Step]:
+        steps = [(FLOOR, functools.partial(floor.call, next(floor_ids)))]
+        for name in PAGE_NAMES:
+            firmware_id = next(walks[name])
+            visited[name].append(firmware_id)
+            steps.append((name, functools.partial(pages[name].firmware, firmware_id)))
+        return steps
+
     meter = Meter(stack, timed)
-    deadline = time.monotonic() + LOOP_MAX_SECONDS
-    for done in range(rounds):
-        if time.monotonic() > deadline:
-            print(f"  warning: stopped after {done} of {rounds} rounds (time bound)")
-            break
-        for name in (FLOOR, *PAGE_NAMES):
-            time.sleep(SETTLE_SECONDS)
-            meter.start(name)
-            if name == FLOOR:
-                firmware_id = next(floor_ids)
-                started = time.perf_counter()
-                outcome = floor.call(firmware_id)
-            else:
-                firmware_id = next(walks[name])
-                visited[name].append(firmware_id)
-                started = time.perf_counter()
-                outcome = pages[name].firmware(firmware_id)
-            timed[name].samples.append(time.perf_counter() - started)
-            timed[name].statuses[outcome] += 1
-    time.sleep(SETTLE_SECONDS)
-    meter.start(None)
+    time_in_turn(rounds, plan, meter, timed)
     floor.close()
     for connection in pages.values():
         connection.close()
@@ -299,18 +330,26 @@ def calls_summary(calls: dict[str, int], ids: dict[str, list[str]]) -> list[str]
     return lines
 
 
-def run(sizes: Sizes, work: Path) -> tuple[Table, list[str]]:
+def uncached_stack(work: Path, workers: int, threads: int) -> Stack:
+    """The page benchmarks' stack in `work`: bench.settings, fwportal's default cache (the
+    database), the access log thrown away, and FIRMWARE_CACHE_SECONDS=0 (every answer expires
+    at once) unless gunicorn is started with another."""
     env = {
         "BENCH_STATIC_ROOT": str(work / "static"),
         "GUNICORN_ACCESSLOG": "/dev/null",
         # For the demo set-up too: its download check would leave the turbine's answer cached.
         "FIRMWARE_CACHE_SECONDS": "0",
     }
-    stack = Stack(work, "bench.settings", env, workers=WORKERS, threads=THREADS)
+    stack = Stack(work, "bench.settings", env, workers=workers, threads=threads)
     stack.env.pop("CACHE_URL", None)  # fwportal's default cache (the database)
+    return stack
+
+
+def run(sizes: Sizes, work: Path) -> tuple[Table, list[str]]:
+    stack = uncached_stack(work, WORKERS, THREADS)
     table = Table(sizes.runs)
     ids = demo_firmware()
-    try:
+    with serving(stack):
         stack.start_simulator("--latency-ms", "0")
         login = stack.set_up_demo()
         stack.start_gunicorn()
@@ -328,12 +367,6 @@ def run(sizes: Sizes, work: Path) -> tuple[Table, list[str]]:
                 loops[latency_ms] = timed_rounds(stack, sizes.rounds, walks, calls)
                 report_loop(table, run_index, latency_ms, loops[latency_ms])
             report_rounds(table, run_index, loops)
-    except BaseException:
-        for name in ("gunicorn", "simulator"):
-            print(f"--- last lines of {name}'s log:\n{stack.log_tail(name)}", file=sys.stderr)
-        raise
-    finally:
-        stack.close()
     return table, notes
 
 
@@ -347,14 +380,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = QUICK if args.quick else FULL
     started = time.monotonic()
     print(f"fwportal firmware page benchmark{' (quick)' if args.quick else ''}: {machine()}")
-    work = Path(tempfile.mkdtemp(prefix="fwportal-bench-page-"))
-    try:
+    with work_folder("fwportal-bench-page-", args.keep) as work:
         table, notes = run(sizes, work)
-    finally:
-        if args.keep:
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
     print(f"\nResults ({time.strftime('%Y-%m-%d %H:%M %Z')}, {time.monotonic() - started:.0f} s)")
     print(f"machine: {machine()}")
     print(

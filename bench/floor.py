@@ -1,8 +1,12 @@
-"""The benchmarks' floor: one raw signed Get Firmware call on a keep-alive http.client
-connection, with an access token fetched once (docs/enos-api.md sections 2 and 3).
+"""The benchmarks' floors: raw signed EnOS calls on one keep-alive http.client connection, with
+an access token fetched once (docs/enos-api.md sections 2 and 3).
 
-It signs with fwportal's own pure functions (firmware/enos/auth.py) and nothing else of its
-client: no `requests`, token cache, bulkhead or deadline, so a page measured against it carries
+* RawGetFirmware: Get Firmware File, what a firmware page asks first;
+* RawSearchFirmware: Search Firmware File, page 1 of a page size, no expression, what the
+  firmware list asks (the same path, query and body as firmware/enos/client.py's search).
+
+They sign with fwportal's own pure functions (firmware/enos/auth.py) and nothing else of its
+client: no `requests`, token cache, bulkhead or deadline, so a page measured against them carries
 all of fwportal's cost (issue 18).
 """
 
@@ -23,9 +27,8 @@ from firmware.enos.client import FIRMWARE_PATH
 TIMEOUT_SECONDS = 30
 
 
-class RawGetFirmware:
-    """`call(firmware_id)` asks the gateway for one firmware of `org_id`: "ok", or what went
-    wrong ("HTTP 502", "code 24404", ...)."""
+class RawCalls:
+    """Signed business calls of `org_id` to one gateway on one keep-alive connection."""
 
     def __init__(self, gateway_url: str, org_id: str, access_key: str, secret_key: str) -> None:
         parts = urlsplit(gateway_url)
@@ -60,24 +63,69 @@ class RawGetFirmware:
             raise RuntimeError(f"the token service refused the floor: HTTP {status} {envelope}")
         return envelope["data"]["accessToken"]
 
-    def call(self, firmware_id: str) -> str:
-        query = [("action", "get"), ("orgId", self._org_id), ("firmwareId", firmware_id)]
+    def _signed(
+        self, method: str, path: str, action: str, extra: list[tuple[str, str]], body: bytes | None
+    ) -> tuple[int, dict]:
+        """One signed business call: its HTTP status and JSON envelope."""
+        query = [("action", action), ("orgId", self._org_id), *extra]
         timestamp = now_millis()
         headers = {
             "apim-accesstoken": self._token,
             "apim-signature": request_signature(
-                self._token, query, None, timestamp, self._secret_key
+                self._token, query, body, timestamp, self._secret_key
             ),
             "apim-timestamp": str(timestamp),
         }
-        status, envelope = self._exchange(
-            "GET", f"{FIRMWARE_PATH}?{urlencode(query)}", None, headers
-        )
-        if status != 200:
-            return f"HTTP {status}"
-        if envelope.get("code") != 0:
-            return f"code {envelope.get('code')}"
-        return "ok" if envelope["data"]["firmwareId"] == firmware_id else "another firmware"
+        if body is not None:
+            headers["Content-Type"] = "application/json;charset=UTF-8"
+        return self._exchange(method, f"{path}?{urlencode(query)}", body, headers)
 
     def close(self) -> None:
         self._connection.close()
+
+
+def _failure(status: int, envelope: dict) -> str | None:
+    """What went wrong with a business call ("HTTP 502", "code 24404"), or None."""
+    if status != 200:
+        return f"HTTP {status}"
+    if envelope.get("code") != 0:
+        return f"code {envelope.get('code')}"
+    return None
+
+
+class RawGetFirmware(RawCalls):
+    """`call(firmware_id)` asks the gateway for one firmware of `org_id`: "ok", or what went
+    wrong ("HTTP 502", "code 24404", "another firmware")."""
+
+    def call(self, firmware_id: str) -> str:
+        status, envelope = self._signed(
+            "GET", FIRMWARE_PATH, "get", [("firmwareId", firmware_id)], None
+        )
+        failure = _failure(status, envelope)
+        if failure:
+            return failure
+        return "ok" if envelope["data"]["firmwareId"] == firmware_id else "another firmware"
+
+
+class RawSearchFirmware(RawCalls):
+    """`call()` searches all firmware of `org_id`, page 1 of `page_size`, as the firmware list
+    without filters does: "ok" when a full page came (or all there is, when fewer), else what
+    went wrong ("HTTP 502", "code 500", "12 of 50 items")."""
+
+    def __init__(
+        self, gateway_url: str, org_id: str, access_key: str, secret_key: str, *, page_size: int
+    ) -> None:
+        super().__init__(gateway_url, org_id, access_key, secret_key)
+        self._page_size = page_size
+        pagination = {"pagination": {"pageNo": 1, "pageSize": page_size}}
+        # As firmware/enos/transport.py sends (and signs) a body: compact, UTF-8.
+        self._body = json.dumps(pagination, separators=(",", ":"), ensure_ascii=False).encode()
+
+    def call(self) -> str:
+        status, envelope = self._signed("POST", FIRMWARE_PATH, "search", [], self._body)
+        failure = _failure(status, envelope)
+        if failure:
+            return failure
+        items = len(envelope["data"])
+        expected = min(self._page_size, envelope["pagination"]["totalSize"])
+        return "ok" if items == expected else f"{items} of {expected} items"

@@ -1,4 +1,7 @@
-"""A small keep-alive HTTP load generator: T threads x N GETs of one path, bounded in time.
+"""A small keep-alive HTTP load generator: T threads x N GETs, bounded in time.
+
+Each thread goes round the paths given from its own place in them (thread i of T starts i/T of
+the way round), on its own keep-alive connection.
 
 It uses http.client directly (far less client CPU per request than `requests`), so on a small
 machine the server, not the client, sets the pace. Runs in-process (`run_load`) or as its own
@@ -7,13 +10,15 @@ process, printing one JSON line::
     LOADGEN_COOKIE='sessionid=...' python bench/loadgen.py --port 8000 --path /bench/minimal/ \\
         --threads 8 --per-thread 250 --max-seconds 120
 
-(The session cookie comes from the environment, not the command line, which `ps` shows.)
+(The session cookie comes from the environment, not the command line, which `ps` shows; several,
+one a line, are given to the threads in turn.)
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import os
 import sys
@@ -39,27 +44,34 @@ class LoadResult:
 def run_load(
     host: str,
     port: int,
-    path: str,
-    cookie: str,
+    paths: Sequence[str],
+    cookies: Sequence[str],
     *,
     threads: int,
     per_thread: int,
     max_seconds: float = 120.0,
 ) -> LoadResult:
-    """Each thread opens one keep-alive connection, then all send their GETs at once."""
+    """Each thread opens one keep-alive connection, then all send their GETs at once; thread i
+    uses cookies[i % len(cookies)]."""
     statuses: Counter[str] = Counter()
     lock = threading.Lock()
     start = threading.Barrier(threads + 1)
     deadline_box: list[float] = []
-    headers = {"Cookie": cookie, "Host": f"{host}:{port}", "User-Agent": "fwportal-bench"}
 
-    def worker() -> None:
+    def worker(index: int) -> None:
+        headers = {
+            "Cookie": cookies[index % len(cookies)],
+            "Host": f"{host}:{port}",
+            "User-Agent": "fwportal-bench",
+        }
+        start_at = index * len(paths) // threads
+        turn = itertools.islice(itertools.cycle(paths), start_at, start_at + per_thread)
         conn = http.client.HTTPConnection(host, port, timeout=30)
         local: Counter[str] = Counter()
         try:
             conn.connect()
             start.wait()
-            for _ in range(per_thread):
+            for path in turn:
                 if time.monotonic() > deadline_box[0]:
                     break
                 try:
@@ -77,7 +89,7 @@ def run_load(
             with lock:
                 statuses.update(local)
 
-    pool = [threading.Thread(target=worker, daemon=True) for _ in range(threads)]
+    pool = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(threads)]
     for thread in pool:
         thread.start()
     cpu_before = time.process_time()
@@ -99,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--path", required=True)
+    parser.add_argument("--path", action="append", required=True, help="repeat for several")
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--per-thread", type=int, default=100)
     parser.add_argument("--max-seconds", type=float, default=120.0)
@@ -108,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.host,
         args.port,
         args.path,
-        os.environ.get("LOADGEN_COOKIE", ""),
+        os.environ.get("LOADGEN_COOKIE", "").splitlines() or [""],
         threads=args.threads,
         per_thread=args.per_thread,
         max_seconds=args.max_seconds,

@@ -29,11 +29,9 @@ import http.client
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -50,7 +48,14 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # run as a script: make the checkout's packages importable
 
 from bench.loadgen import LoadResult  # noqa: E402
-from bench.stack import HOST, Stack, cpu_seconds, worker_pids  # noqa: E402
+from bench.stack import (  # noqa: E402
+    HOST,
+    Stack,
+    cpu_seconds,
+    serving,
+    work_folder,
+    worker_pids,
+)
 from enos_simulator import (  # noqa: E402
     DEFAULT_FIXTURES,
     DEMO_APP_KEY,
@@ -222,18 +227,28 @@ def load_in_process_requests(stack: Stack, path: str, per_thread: int) -> LoadRe
     return LoadResult(sum(statuses.values()), elapsed, time.process_time() - cpu, dict(statuses))
 
 
-def load_in_subprocess(stack: Stack, path: str, per_thread: int) -> LoadResult:
-    """bench/loadgen.py in its own process (http.client, keep-alive): its own GIL and CPU."""
+def load_in_subprocess(
+    stack: Stack,
+    paths: Sequence[str],
+    per_thread: int,
+    *,
+    threads: int = THREADS,
+    max_seconds: float = LOAD_MAX_SECONDS,
+) -> LoadResult:
+    """bench/loadgen.py in its own process (http.client, keep-alive): its own GIL and CPU.
+    Each thread goes round `paths`; the stack's cookies are given to the threads in turn."""
     argv = [sys.executable, str(ROOT / "bench" / "loadgen.py"), "--port", str(stack.web_port)]
-    argv += ["--path", path, "--threads", str(THREADS), "--per-thread", str(per_thread)]
-    argv += ["--max-seconds", str(LOAD_MAX_SECONDS)]
+    for path in paths:
+        argv += ["--path", path]
+    argv += ["--threads", str(threads), "--per-thread", str(per_thread)]
+    argv += ["--max-seconds", str(max_seconds)]
     done = subprocess.run(  # noqa: S603 - fixed argv built by this script
         argv,
         cwd=ROOT,
-        env={**os.environ, "LOADGEN_COOKIE": stack.cookies[0]},
+        env={**os.environ, "LOADGEN_COOKIE": "\n".join(stack.cookies)},
         capture_output=True,
         text=True,
-        timeout=LOAD_MAX_SECONDS + 60,
+        timeout=max_seconds + 60,
         check=True,
     )
     data = json.loads(done.stdout.strip().splitlines()[-1])
@@ -461,7 +476,7 @@ def phase_cached(stack: Stack, sizes: Sizes, report: Report) -> None:
         stack, lambda: load_in_process_requests(stack, MINIMAL_PATH, sizes.per_thread)
     )
     own, own_cpu = with_server_cpu(
-        stack, lambda: load_in_subprocess(stack, MINIMAL_PATH, sizes.per_thread)
+        stack, lambda: load_in_subprocess(stack, [MINIMAL_PATH], sizes.per_thread)
     )
     for label, result, server_ms in (
         ("in-process requests threads", naive, naive_cpu),
@@ -486,7 +501,7 @@ def phase_cached(stack: Stack, sizes: Sizes, report: Report) -> None:
         for name, path in (("detail", DETAIL_PATH), ("minimal", MINIMAL_PATH)):
             results[name].append(
                 with_server_cpu(
-                    stack, lambda path=path: load_in_subprocess(stack, path, sizes.per_thread)
+                    stack, lambda path=path: load_in_subprocess(stack, [path], sizes.per_thread)
                 )
             )
     rates: dict[str, float] = {}
@@ -545,7 +560,7 @@ def run(sizes: Sizes, work: Path, settings_module: str, cache_url: str) -> Repor
     stack.env.pop("CACHE_URL", None)
     if cache_url:
         stack.env["CACHE_URL"] = cache_url
-    try:
+    with serving(stack):
         stack.start_simulator("--latency-ms", str(SIM_LATENCY_MS))
         login = stack.set_up_demo()
         stack.start_gunicorn(FIRMWARE_CACHE_SECONDS="0")
@@ -565,12 +580,6 @@ def run(sizes: Sizes, work: Path, settings_module: str, cache_url: str) -> Repor
         else:
             report.add(f"upstream gets per {SIMULTANEOUS} simultaneous, Redis", "skipped")
             report.note(f"Redis variant skipped: {reason}")
-    except BaseException:
-        for name in ("gunicorn", "simulator"):
-            print(f"--- last lines of {name}'s log:\n{stack.log_tail(name)}", file=sys.stderr)
-        raise
-    finally:
-        stack.close()
     return report
 
 
@@ -594,14 +603,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = QUICK if args.quick else FULL
     started = time.monotonic()
     print(f"fwportal benchmark{' (quick)' if args.quick else ''}: {machine()}")
-    work = Path(tempfile.mkdtemp(prefix="fwportal-bench-"))
-    try:
+    with work_folder("fwportal-bench-", args.keep) as work:
         report = run(sizes, work, args.settings, args.cache_url)
-    finally:
-        if args.keep:
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
     print(f"\nResults ({time.strftime('%Y-%m-%d %H:%M %Z')}, {time.monotonic() - started:.0f} s)")
     print(f"machine: {machine()}")
     print(f"EnOS simulator latency {SIM_LATENCY_MS} ms; gunicorn {WORKERS} workers x {THREADS}")

@@ -20,12 +20,14 @@ import contextlib
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -264,6 +266,10 @@ class Stack:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
         return done.stdout
 
+    def clear_cache(self) -> None:
+        """Empty fwportal's default cache (the shared one: answers, tokens, access)."""
+        self.manage("shell", "-c", "from django.core.cache import cache; cache.clear()")
+
     def set_up_demo(self) -> tuple[str, str]:
         """Migrate, collect static files and make the demo orgs on the simulator: the
         operator's (username, password)."""
@@ -331,3 +337,31 @@ class Stack:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def serving(stack: Stack) -> Iterator[Stack]:
+    """`stack`, closed at the end whatever happens; when something fails, the last lines of its
+    children's logs go to stderr first (a benchmark's folder is gone by the time one reads)."""
+    try:
+        yield stack
+    except BaseException:
+        for name in ("gunicorn", "simulator"):
+            print(f"--- last lines of {name}'s log:\n{stack.log_tail(name)}", file=sys.stderr)
+        raise
+    finally:
+        stack.close()
+
+
+@contextlib.contextmanager
+def work_folder(prefix: str, keep: bool) -> Iterator[Path]:
+    """A new temporary folder for one benchmark run, removed afterwards unless `keep` (then
+    its path is printed)."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield work
+    finally:
+        if keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)

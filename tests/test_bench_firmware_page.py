@@ -5,36 +5,19 @@ calls are answered, no page is answered from the cache), never the target."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from tests.bench_results import quick_run_rows
+
 pytestmark = pytest.mark.load
 
-ROOT = Path(__file__).resolve().parents[1]
 KINDS = ("with jobs", "no jobs, product known", "no jobs, no product")
 NUMBER = r"\d+\.\d+"
 
 
 def test_quick_run_completes_and_prints_each_ratio() -> None:
-    done = subprocess.run(
-        [sys.executable, "bench/firmware_page.py", "--quick"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    output = done.stdout
-    assert done.returncode == 0, output[-4000:] + done.stderr[-4000:]
-    table = output[output.index("\nResults (") :]
-
-    def row(metric: str) -> str:
-        match = re.search(rf"^\| {re.escape(metric)} \| (.+) \|$", table, re.MULTILINE)
-        assert match, f"no row {metric!r} in:\n{table}"
-        return match.group(1)
+    row = quick_run_rows("bench/firmware_page.py")
 
     for latency in (100, 20):
         floor = row(f"{latency} ms: floor, raw signed Get Firmware p50 / p90 (ms)")
