@@ -265,3 +265,14 @@ def test_the_environments_proxy_is_read_once_per_gateway_and_followed(monkeypatc
     monkeypatch.setattr(transport, "_sessions", {})
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     assert make_client(simulator.url).get_firmware("fw-turbine-ctrl-3.2.1").version == "3.2.1"
+
+
+def test_a_ca_bundle_is_used_for_https_gateways_only(monkeypatch):
+    """REQUESTS_CA_BUNDLE verifies an HTTPS gateway; a plain-HTTP one has nothing to verify (and
+    requests would look the bundle up on the file system at every call)."""
+    monkeypatch.setattr(transport, "_sessions", {})
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    assert transport._session_for("https://gateway.example", 4).verify == (
+        "/etc/ssl/certs/ca-certificates.crt"
+    )
+    assert transport._session_for("http://127.0.0.1:9", 4).verify is True
