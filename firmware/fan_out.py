@@ -8,7 +8,8 @@ every fetch has finished.
 
 Starting threads and opening a database connection in each (the cache may be in the database)
 would cost every page again: a page borrows a set of threads kept from earlier pages, with their
-connections (closed when older than CONN_MAX_AGE, as a request's are), and gives it back.
+connections (closed when older than CONN_MAX_AGE, as a request's are), and gives it back; a
+page that fetches nothing (its parts all cached) borrows none.
 """
 
 import contextvars
@@ -88,7 +89,7 @@ class Together:
         self._stack.enter_context(deadline.budget(settings.ENOS_TOTAL_TIMEOUT))
         self._sharing = self._stack.enter_context(bulkhead.sharing())
         self._ends_at = deadline.budget_end()
-        self._executor = _threads.borrow()
+        self._executor: ThreadPoolExecutor | None = None  # borrowed by the first fetch
         self._stack.callback(self._finish)
         return self
 
@@ -99,6 +100,8 @@ class Together:
         """`fetch(*args, **kwargs)` started in a thread of this page's."""
         # In a copy of the request's context: the fetch's log lines carry the request id.
         context = contextvars.copy_context()
+        if self._executor is None:
+            self._executor = _threads.borrow()
         future = self._executor.submit(context.run, self._run, fetch, *args, **kwargs)
         self._futures.append(future)
         return Pending(future)
@@ -106,7 +109,8 @@ class Together:
     def _finish(self) -> None:
         """Every fetch ended (each keeps the page's deadline), the threads given back."""
         wait(self._futures)
-        _threads.give_back(self._executor)
+        if self._executor is not None:
+            _threads.give_back(self._executor)
 
     def _run(self, fetch: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         close_old_connections()  # as at a request's start and end: drop broken or old ones

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from enos_simulator import Fault
-from firmware import services
+from firmware import fan_out, services
 from firmware.enos import bulkhead
 from firmware.enos.errors import NotFound
 from firmware.enos.types import FirmwareInfo
@@ -112,9 +112,13 @@ def test_a_page_whose_parts_are_cached_starts_no_thread(org, simulator, monkeypa
     monkeypatch.setattr(
         Together, "submit", lambda self, *a, **kw: started.append(a) or real_submit(self, *a, **kw)
     )
+    borrowed = []
+    real_borrow = fan_out._threads.borrow
+    monkeypatch.setattr(fan_out._threads, "borrow", lambda: borrowed.append(1) or real_borrow())
     simulator.reset_counters()
     assert fetch_firmware_page(org, SENSOR) == first
     assert started == []
+    assert borrowed == []  # not even a set of threads
     assert simulator.counters["business"] == 0
 
 
