@@ -233,6 +233,25 @@ def test_a_firmware_whose_id_cannot_be_a_url_is_listed_without_a_link(
     assert 'href="/orgs/demo/firmware/' not in page.split("<tbody>")[1].split("</tbody>")[0]
 
 
+@pytest.mark.django_db
+def test_the_table_and_the_cards_link_the_same_firmware_the_same_way(operator_client, simulator):
+    for firmware_id in ("Linkable.v2_0-b", "linkable/no"):
+        simulator.add_firmware(
+            {"orgId": DEMO_ORG_ID, "firmwareId": firmware_id, "name": {"defaultValue": "Linkable"}}
+        )
+    response, _ = listing(operator_client, q="Linkable")
+    html = response.content.decode()
+    table = html.split("<tbody>")[1].split("</tbody>")[0]
+    cards = html.split('id="firmware-cards">')[1].split("</ol>")[0]
+    url = reverse(
+        "firmware:firmware_detail", kwargs={"slug": "demo", "firmware_id": "Linkable.v2_0-b"}
+    )
+    for shown in (table, cards):
+        assert shown.count('href="/orgs/demo/firmware/') == 1
+        assert f'<a href="{url}"><bdi>Linkable</bdi></a>' in shown
+        assert shown.count("<bdi>Linkable</bdi>") == 2
+
+
 # What the name box searches, and what it says of ids and versions typed there.
 
 

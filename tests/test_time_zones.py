@@ -2,7 +2,8 @@
 shown one way on every page; the time zone page; "just now"."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
@@ -10,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from firmware.presentation import time_ago
+from firmware.templatetags.firmware_format import local_time
 from firmware.time_zones import BROWSER_COOKIE, CHOSEN_COOKIE
 from tests.conftest import text_of
 
@@ -206,3 +208,27 @@ def test_the_picker_works_before_logging_in_and_needs_the_csrf_token():
 def test_an_age_under_a_minute_is_just_now(language, seconds, shown):
     with translation.override(language):
         assert time_ago(timezone.now() - timedelta(seconds=seconds)) == shown
+
+
+@pytest.mark.parametrize("_round", ["first", "again"])
+def test_a_moment_is_shown_in_each_viewers_zone_and_language_in_turn(_round):
+    """Formatted moments are remembered; never one viewer's for another's zone or language."""
+    moment = datetime(2024, 6, 10, 9, 39, 5, tzinfo=UTC)
+    same_moment_elsewhere = moment.astimezone(ZoneInfo("Asia/Kathmandu"))
+    expected = {
+        ("Asia/Tokyo", "en"): "June 10, 2024, 6:39 PM JST",
+        ("Asia/Tokyo", "ja"): "2024年6月10日18:39 JST",
+        ("America/New_York", "en"): "June 10, 2024, 5:39 AM EDT",
+        ("America/New_York", "ja"): "2024年6月10日5:39 EDT",
+        # Not languages of the UI, but two that share one format and not their month names.
+        ("Asia/Tokyo", "fr"): "10 juin 2024 18:39 JST",
+        ("Asia/Tokyo", "nl"): "10 juni 2024 18:39 JST",
+    }
+    for (zone, language), shown in expected.items():
+        with timezone.override(ZoneInfo(zone)), translation.override(language):
+            for given in (moment, same_moment_elsewhere):
+                assert local_time(given) == (
+                    f'<time datetime="2024-06-10T09:39:05+00:00" data-zone="{zone}"'
+                    f' title="{zone} (UTC{"+09:00" if zone == "Asia/Tokyo" else "-04:00"})">'
+                    f"{shown}</time>"
+                )
