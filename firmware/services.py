@@ -4,10 +4,10 @@ import contextvars
 import hashlib
 import itertools
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, ParamSpec, TypeVar
+from typing import Generic, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -40,7 +40,6 @@ from firmware.models import Org
 from firmware.search import FirmwareFilters, JobFilters
 
 logger = logging.getLogger(__name__)
-P = ParamSpec("P")
 T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 50  # what EnOS advises at most; lists show this many unless asked otherwise
@@ -303,37 +302,50 @@ class EveryFirmware:
                 return
 
 
-class NotFetchedYet(Exception):
-    """Asked with `already_fetched`, the answer is not in the cache (or a refresh was asked)."""
+class _KeyAsked(Exception):
+    """A fetch reached its cache key while `already_fetched` only wanted the key."""
 
 
-_cache_only: contextvars.ContextVar[bool] = contextvars.ContextVar("cache_only", default=False)
+# Set by `already_fetched`: the fetches it calls note their cache keys here instead of fetching.
+_keys_asked: contextvars.ContextVar[list[str | None] | None] = contextvars.ContextVar(
+    "keys_asked", default=None
+)
 _fresh_looked_at: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "fresh_looked_at", default=False
 )
 
 
-def already_fetched(
-    fetch: Callable[P, Fetched[T]], *args: P.args, **kwargs: P.kwargs
-) -> Fetched[T] | None:
-    """What one of this module's fetches (`get_firmware`, `count_tasks`, ...) answers from the
-    cache right now, without calling EnOS or waiting on another's call; None if it would have to.
+def already_fetched(fetches: Sequence[Callable[[], Fetched[T]]]) -> list[Fetched[T] | None]:
+    """What each of these fetches of this module (`partial(count_tasks, org, job_id, status)`,
+    ...) answers from the cache right now, all read in one round trip, without calling EnOS or
+    waiting on another's call; None for each that would have to fetch (or was asked to refresh).
     A page answers its cached parts with this, and starts threads only for the rest."""
-    cache_only = _cache_only.set(True)
+    keys: list[str | None] = []
+    asking = _keys_asked.set(keys)
     try:
-        return fetch(*args, **kwargs)
-    except NotFetchedYet:
-        return None
+        for fetch in fetches:
+            try:
+                fetch()
+            except _KeyAsked:
+                continue
+            raise TypeError(f"{fetch!r} is not one of this module's cached fetches")
     finally:
-        _cache_only.reset(cache_only)
+        _keys_asked.reset(asking)
+    wanted = [f"{key}:fresh" for key in keys if key is not None]
+    found = cache.get_many(wanted) if wanted else {}
+    answers = [None if key is None else found.get(f"{key}:fresh") for key in keys]
+    for answer in answers:
+        if answer is not None:
+            (metrics.STALE_SERVED if answer.stale else metrics.CACHE_HITS).inc()
+    return answers
 
 
-def fetch_missing(fetch: Callable[P, Fetched[T]], *args: P.args, **kwargs: P.kwargs) -> Fetched[T]:
-    """`fetch(*args, **kwargs)` when `already_fetched` just found nothing: it does not read the
-    cache's fresh copy again before it fetches (the fetch still takes one fetched meanwhile)."""
+def fetch_missing(fetch: Callable[[], Fetched[T]]) -> Fetched[T]:
+    """`fetch()` when `already_fetched` just found nothing: it does not read the cache's fresh
+    copy again before it fetches (the fetch still takes one fetched meanwhile)."""
     looked_at = _fresh_looked_at.set(True)
     try:
-        return fetch(*args, **kwargs)
+        return fetch()
     finally:
         _fresh_looked_at.reset(looked_at)
 
@@ -345,13 +357,15 @@ def _cached(
     refresh: bool,
     kept: Callable[[], Fetched[T] | None] | None = None,
 ) -> Fetched[T]:
+    asked = _keys_asked.get()
+    if asked is not None:
+        asked.append(None if refresh else key)
+        raise _KeyAsked
     if not refresh and not _fresh_looked_at.get():
         cached = cache.get(f"{key}:fresh")
         if cached is not None:
             (metrics.STALE_SERVED if cached.stale else metrics.CACHE_HITS).inc()
             return cached
-    if _cache_only.get():
-        raise NotFetchedYet(key)
     try:
         # A page's whole EnOS work (a token, the call, waiting on another's call) keeps the
         # total deadline, not each part of it.

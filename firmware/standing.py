@@ -9,9 +9,10 @@ that fails is shown as failed where it would be; only the firmware's own failure
 
 import dataclasses
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, ParamSpec, TypeVar
+from functools import partial
+from typing import Generic, TypeVar
 
 from firmware import services
 from firmware.enos.errors import EnosError
@@ -21,7 +22,6 @@ from firmware.fan_out import Pending, Ready, Together
 from firmware.models import Org
 from firmware.search import TASK_STATUSES, JobFilters
 
-P = ParamSpec("P")
 T = TypeVar("T")
 
 JOBS_SHOWN = 5  # the newest jobs a firmware page shows with their task counts
@@ -44,17 +44,16 @@ class Part(Generic[T]):
         return self.fetched is not None and self.fetched.stale
 
 
-def fetch_part(
-    together: Together,
-    fetch: Callable[P, services.Fetched[T]],
-    *args: P.args,
-    **kwargs: P.kwargs,
-) -> Pending[services.Fetched[T]] | Ready[services.Fetched[T]]:
-    """A part of the page: at once when the cache has it, else fetched in a thread of the page's."""
-    cached = services.already_fetched(fetch, *args, **kwargs)
-    if cached is not None:
-        return Ready(cached)
-    return together.submit(services.fetch_missing, fetch, *args, **kwargs)
+def fetch_parts(
+    together: Together, fetches: Sequence[Callable[[], services.Fetched[T]]]
+) -> list[Pending[services.Fetched[T]] | Ready[services.Fetched[T]]]:
+    """Parts of the page: those the cache has at once (read together), the others fetched in
+    threads of the page's."""
+    cached = services.already_fetched(fetches)
+    return [
+        Ready(answer) if answer is not None else together.submit(services.fetch_missing, fetch)
+        for fetch, answer in zip(fetches, cached, strict=True)
+    ]
 
 
 def part_of(pending: Pending[services.Fetched[T]] | Ready[services.Fetched[T]]) -> Part[T]:
@@ -235,48 +234,49 @@ def fetch_firmware_page(
 ) -> tuple[services.Fetched[FirmwareInfo], Standing]:
     """The firmware (its failure raised, for the page to fail with) and where it stands."""
     with Together() as together:
-        jobs_pending = fetch_part(
-            together,
+        firmware_fetch = partial(services.get_firmware, org, firmware_id, refresh=refresh)
+        jobs_fetch = partial(
             services.search_jobs,
             org,
             JobFilters(firmware_id=firmware_id),
             page_size=JOBS_SHOWN,
             refresh=refresh,
         )
+        cached_firmware, cached_jobs = services.already_fetched([firmware_fetch, jobs_fetch])
+        jobs_pending = (
+            Ready(cached_jobs)
+            if cached_jobs is not None
+            else together.submit(services.fetch_missing, jobs_fetch)
+        )
         # In this thread: the firmware's answer is recorded in its history (the database).
-        fetched = services.get_firmware(org, firmware_id, refresh=refresh)
+        fetched = cached_firmware or services.fetch_missing(firmware_fetch)
         firmware = fetched.value
         jobs = part_of(jobs_pending)
         shown = jobs.value.items[:JOBS_SHOWN] if jobs.value is not None else []
-        counts = {
-            job.job_id: {
-                status: fetch_part(
-                    together, services.count_tasks, org, job.job_id, status, refresh=refresh
-                )
-                for status in TASK_STATUSES
-            }
-            for job in shown
-        }
         product_key, from_jobs = product_of(firmware, shown)
-        devices = None
+        count_fetches = [
+            partial(services.count_tasks, org, job.job_id, status, refresh=refresh)
+            for job in shown
+            for status in TASK_STATUSES
+        ]
+        device_fetches = []
         if product_key and firmware.version:
-            on_version = fetch_part(
-                together,
-                services.count_devices,
-                org,
-                product_key,
-                firmware.version,
-                refresh=refresh,
-            )
-            upgrading = fetch_part(
-                together,
-                services.count_devices,
-                org,
-                product_key,
-                firmware.version,
-                upgrading=True,
-                refresh=refresh,
-            )
+            device_fetches = [
+                partial(
+                    services.count_devices,
+                    org,
+                    product_key,
+                    firmware.version,
+                    upgrading=upgrading,
+                    refresh=refresh,
+                )
+                for upgrading in (None, True)  # all on the version; those upgrading now
+            ]
+        pending = iter(fetch_parts(together, [*count_fetches, *device_fetches]))
+        counts = {job.job_id: {status: next(pending) for status in TASK_STATUSES} for job in shown}
+        devices = None
+        if device_fetches:
+            on_version, upgrading = next(pending), next(pending)
             devices = Devices(
                 product_key, from_jobs, firmware.version, part_of(on_version), part_of(upgrading)
             )

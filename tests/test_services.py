@@ -2,8 +2,11 @@
 
 import threading
 import time
+from functools import partial
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from enos_simulator import Fault
 from firmware import services
@@ -40,18 +43,26 @@ def test_the_cache_expires_after_its_ttl(org, simulator, settings):
 
 
 @pytest.mark.django_db
-def test_already_fetched_answers_from_the_cache_only(org, simulator):
-    assert services.already_fetched(services.get_firmware, org, TURBINE) is None
-    assert simulator.counters["get"] == 0
-    fetched = services.get_firmware(org, TURBINE)
-    assert services.already_fetched(services.get_firmware, org, TURBINE) == fetched
-    assert services.already_fetched(services.get_firmware, org, TURBINE, refresh=True) is None
-    assert simulator.counters["get"] == 1
+def test_already_fetched_answers_from_the_cache_only_in_one_read(org, simulator):
+    firmware = partial(services.get_firmware, org, TURBINE)
+    count = partial(services.count_tasks, org, "job-bx-271-rollout", "succeeded")
+    assert services.already_fetched([firmware, count]) == [None, None]
+    assert simulator.counters["business"] == 0
+    fetched, counted = firmware(), count()
+    with CaptureQueriesContext(connection) as queries:
+        assert services.already_fetched([firmware, count]) == [fetched, counted]
+    assert len(queries) <= 1  # one read of the shared cache (none with a memory cache)
+    refreshed = partial(services.get_firmware, org, TURBINE, refresh=True)
+    assert services.already_fetched([refreshed, count]) == [None, counted]
+    assert services.already_fetched([]) == []
+    with pytest.raises(TypeError):
+        services.already_fetched([lambda: fetched])
+    assert simulator.counters["business"] == 2
 
 
 @pytest.mark.django_db
 def test_fetch_missing_fetches_once_and_then_the_cache_answers(org, simulator):
-    fetched = services.fetch_missing(services.get_firmware, org, TURBINE)
+    fetched = services.fetch_missing(partial(services.get_firmware, org, TURBINE))
     assert simulator.counters["get"] == 1
     assert services.get_firmware(org, TURBINE) == fetched
     assert simulator.counters["get"] == 1
