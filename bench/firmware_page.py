@@ -335,7 +335,6 @@ def uncached_stack(work: Path, workers: int, threads: int) -> Stack:
     database), the access log thrown away, and FIRMWARE_CACHE_SECONDS=0 (every answer expires
     at once) unless gunicorn is started with another."""
     env = {
-        "BENCH_STATIC_ROOT": str(work / "static"),
         "GUNICORN_ACCESSLOG": "/dev/null",
         # For the demo set-up too: its download check would leave the turbine's answer cached.
         "FIRMWARE_CACHE_SECONDS": "0",

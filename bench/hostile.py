@@ -421,7 +421,6 @@ def run(sizes: Sizes, work: Path, clients: int, gunicorn_env: Mapping[str, str])
     report = Report()
     env = {
         "CACHE_URL": "locmemcache://fwportal-bench",
-        "BENCH_STATIC_ROOT": str(work / "static"),
         "GUNICORN_ACCESSLOG": "/dev/null",
         "ENOS_TOTAL_TIMEOUT": str(DEADLINE_SECONDS),
     }

@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cache_seconds = "3600" if args.mode == "cached" else "0"
     with work_folder("fwportal-bench-in-process-", keep=False) as work:
-        env = {"BENCH_STATIC_ROOT": str(work / "static"), "FIRMWARE_CACHE_SECONDS": cache_seconds}
+        env = {"FIRMWARE_CACHE_SECONDS": cache_seconds}
         with Stack(work, "bench.settings", env) as stack:
             stack.env.pop("CACHE_URL", None)  # fwportal's default cache (the database)
             measure(args, stack)

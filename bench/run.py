@@ -551,7 +551,6 @@ def phase_single_flight(
 def run(sizes: Sizes, work: Path, settings_module: str, cache_url: str) -> Report:
     report = Report()
     env = {
-        "BENCH_STATIC_ROOT": str(work / "static"),
         # Each request's access log line is made as in production, and thrown away.
         "GUNICORN_ACCESSLOG": "/dev/null",
     }

@@ -138,6 +138,7 @@ class Stack:
             **os.environ,
             "DJANGO_SETTINGS_MODULE": settings,
             "DATABASE_URL": f"sqlite:///{work / 'fwportal.sqlite3'}",
+            "STATIC_ROOT": str(work / "static"),  # collected there, not into the checkout
             "SECRET_KEY": secrets.token_urlsafe(50),
             "CREDENTIALS_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
             "DEBUG": "0",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +24,6 @@ from enos_simulator.fixtures import DEFAULT_FIXTURES
 
 pytestmark = pytest.mark.load
 
-ROOT = Path(__file__).resolve().parents[1]
 EXTRA_FIRMWARE = 10_000
 THROTTLE = 30  # requests per window for each token, set for this stack
 PROBLEM = "application/problem+json"
@@ -91,17 +89,13 @@ def many_firmware_fixtures(path: Path) -> Path:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     work = tmp_path_factory.mktemp("api-http")
-    (work / "site_settings.py").write_text(
-        f"from fwportal.settings import *  # noqa: F403\n\nSTATIC_ROOT = {str(work / 'static')!r}\n"
-    )
     env = {
-        "PYTHONPATH": os.pathsep.join([str(work), str(ROOT)]),
         "API_THROTTLE_REQUESTS": str(THROTTLE),
         "API_THROTTLE_SECONDS": "3600",
         "ENOS_READ_TIMEOUT": "30",
         "ENOS_TOTAL_TIMEOUT": "60",
     }
-    with Stack(work, "site_settings", env, workers=1, threads=4) as stack:
+    with Stack(work, "fwportal.settings", env, workers=1, threads=4) as stack:
         stack.env.pop("CACHE_URL", None)  # the defaults, whatever the test run was given
         stack.start_simulator("--fixtures", str(many_firmware_fixtures(work / "fixtures.json")))
         stack.set_up_demo()

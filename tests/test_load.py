@@ -20,7 +20,6 @@ whatever happens. About a minute on a 2-core machine.
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import threading
@@ -47,7 +46,6 @@ from enos_simulator import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_ORG_ID
 
 pytestmark = pytest.mark.load
 
-ROOT = Path(__file__).resolve().parents[1]
 WORKERS, THREADS = 2, 8
 CACHE_SECONDS = 1
 FAILURE_SECONDS = 1
@@ -96,12 +94,7 @@ LOAD_PATHS = [*(detail_path(i) for i in LOADED_IDS), LIST_PATH]
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     work = tmp_path_factory.mktemp("load")
-    # fwportal's settings as they are, with static files collected into the temporary folder.
-    (work / "load_settings.py").write_text(
-        f"from fwportal.settings import *  # noqa: F403\n\nSTATIC_ROOT = {str(work / 'static')!r}\n"
-    )
     env = {
-        "PYTHONPATH": os.pathsep.join([str(work), str(ROOT)]),
         "CACHE_URL": "locmemcache://fwportal-load",
         "FIRMWARE_CACHE_SECONDS": str(CACHE_SECONDS),
         "ENOS_READ_TIMEOUT": "1",
@@ -109,7 +102,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         # A failure is answered again for this long; the recovery checks wait it out.
         "ENOS_FAILURE_SECONDS": str(FAILURE_SECONDS),
     }
-    with Stack(work, "load_settings", env, workers=WORKERS, threads=THREADS) as stack:
+    with Stack(work, "fwportal.settings", env, workers=WORKERS, threads=THREADS) as stack:
         stack.start_simulator(*SIM_LATENCY, *MIXED_FAULTS)
         login = stack.set_up_demo()
         stack.start_gunicorn()

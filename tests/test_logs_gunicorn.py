@@ -4,9 +4,7 @@ its own access lines included, and they carry the request id sent back in X-Requ
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -15,18 +13,14 @@ from bench.stack import Stack
 
 pytestmark = pytest.mark.load
 
-ROOT = Path(__file__).resolve().parents[1]
 REQUEST_ID = "trace-0123456789abcdef"
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     work = tmp_path_factory.mktemp("json-logs")
-    (work / "site_settings.py").write_text(
-        f"from fwportal.settings import *  # noqa: F403\n\nSTATIC_ROOT = {str(work / 'static')!r}\n"
-    )
-    env = {"PYTHONPATH": os.pathsep.join([str(work), str(ROOT)]), "LOG_FORMAT": "json"}
-    with Stack(work, "site_settings", env, workers=1, threads=2) as stack:
+    env = {"LOG_FORMAT": "json"}
+    with Stack(work, "fwportal.settings", env, workers=1, threads=2) as stack:
         stack.start_simulator()
         stack.set_up_demo()
         stack.start_gunicorn()

@@ -3,7 +3,6 @@ multiprocess mode, set up by gunicorn.conf.py)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +14,6 @@ from bench.stack import Stack, worker_pids
 
 pytestmark = pytest.mark.load
 
-ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "gunicorn-scrape-token-42"
 REQUESTS = 24
 
@@ -23,16 +21,12 @@ REQUESTS = 24
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     work = tmp_path_factory.mktemp("metrics-site")
-    (work / "site_settings.py").write_text(
-        f"from fwportal.settings import *  # noqa: F403\n\nSTATIC_ROOT = {str(work / 'static')!r}\n"
-    )
     (work / "metrics").mkdir()  # the manage.py commands before gunicorn count there too
     env = {
-        "PYTHONPATH": os.pathsep.join([str(work), str(ROOT)]),
         "METRICS_TOKEN": TOKEN,
         "PROMETHEUS_MULTIPROC_DIR": str(work / "metrics"),
     }
-    with Stack(work, "site_settings", env, workers=2, threads=2) as stack:
+    with Stack(work, "fwportal.settings", env, workers=2, threads=2) as stack:
         stack.start_simulator()
         stack.set_up_demo()
         stack.start_gunicorn()

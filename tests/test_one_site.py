@@ -7,13 +7,11 @@ bounded; every child is stopped at the end.
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
@@ -22,7 +20,6 @@ from bench.stack import Stack, worker_pids
 
 pytestmark = pytest.mark.load
 
-ROOT = Path(__file__).resolve().parents[1]
 WORKERS, THREADS = 2, 4
 CACHE_SECONDS = 3  # longer than a burst of 20 takes on a busy 2-core machine
 TURBINE = "/orgs/demo/firmware/fw-turbine-ctrl-3.2.1/"
@@ -42,15 +39,11 @@ def stack(
     tmp_path_factory: pytest.TempPathFactory, operator_login: dict[str, str]
 ) -> Iterator[Stack]:
     work = tmp_path_factory.mktemp("one-site")
-    (work / "site_settings.py").write_text(
-        f"from fwportal.settings import *  # noqa: F403\n\nSTATIC_ROOT = {str(work / 'static')!r}\n"
-    )
     env = {
-        "PYTHONPATH": os.pathsep.join([str(work), str(ROOT)]),
         "FIRMWARE_CACHE_SECONDS": str(CACHE_SECONDS),
         "ENOS_FAILURE_SECONDS": "1",
     }
-    with Stack(work, "site_settings", env, workers=WORKERS, threads=THREADS) as stack:
+    with Stack(work, "fwportal.settings", env, workers=WORKERS, threads=THREADS) as stack:
         stack.env.pop("CACHE_URL", None)  # the defaults, whatever the test run was given
         stack.start_simulator()
         login = stack.set_up_demo()
