@@ -36,6 +36,7 @@ from firmware.enos.expression import equals
 from firmware.enos.single_flight import run_once
 from firmware.enos.transport import Limits, Progress
 from firmware.enos.types import DeviceFirmware, FirmwareInfo, JobInfo, Page, TaskInfo
+from firmware.history import History
 from firmware.models import Org
 from firmware.search import FirmwareFilters, JobFilters
 
@@ -45,6 +46,8 @@ T = TypeVar("T")
 DEFAULT_PAGE_SIZE = 50  # what EnOS advises at most; lists show this many unless asked otherwise
 NO_FILTERS = FirmwareFilters()
 EVERY_JOB = JobFilters()
+
+_NOT_KEPT = object()
 
 # EnOS failures after which the last good copy is worth showing.
 OUTAGES = (Unreachable, UpstreamTimeout, UpstreamError, BadResponse, Busy, RateLimited)
@@ -156,17 +159,33 @@ def search_firmware(
         client = client_for(org)
         result = client.search_firmware(expression=expression, page=page, page_size=page_size)
         fetched_at = timezone.now()
+        # Recorded first: what a detail page may show from the cache this feeds is in its
+        # history already (firmware_history relies on it).
+        history.record(org, result.items, fetched_at)
         _remember(
             {
                 _cache_key(org, "get", firmware.firmware_id): Fetched(firmware, fetched_at)
                 for firmware in result.items
             }
         )
-        # What a detail page may show from the cache this fed is in its history too.
-        history.record(org, result.items, fetched_at)
         return result
 
     return _cached(key, fetch, refresh=refresh)
+
+
+def firmware_history(org: Org, answer: Fetched[FirmwareInfo]) -> History | None:
+    """The firmware's history (`history.of`), kept in the cache for as long as this answer is:
+    each answer is recorded in the history before the cache keeps it, so the history changes only
+    with another answer, whose time names another key. A cached page reads no database for it."""
+    firmware_id = answer.value.firmware_id
+    if settings.FIRMWARE_CACHE_SECONDS <= 0:  # no answer is kept, so no history is read twice
+        return history.of(org, firmware_id)
+    key = _cache_key(org, "history", firmware_id, answer.fetched_at.isoformat())
+    kept = cache.get(key, _NOT_KEPT)
+    if kept is _NOT_KEPT:
+        kept = history.of(org, firmware_id)
+        cache.set(key, kept, timeout=settings.FIRMWARE_CACHE_SECONDS)
+    return kept
 
 
 def get_job(org: Org, job_id: str, *, refresh: bool = False) -> Fetched[JobInfo]:

@@ -9,7 +9,7 @@ from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
-from firmware import health, history, recent, services, time_zones, trail
+from firmware import health, recent, services, time_zones, trail
 from firmware.access import get_visible_org, visible_orgs
 from firmware.enos.errors import EnosError
 from firmware.error_pages import enos_error_response
@@ -122,7 +122,7 @@ def firmware_detail(request: HttpRequest, slug: str, firmware_id: str) -> HttpRe
     page = FirmwarePage(
         fetched,
         language=get_language(),
-        history=history.of(org, firmware_id),
+        history=services.firmware_history(org, fetched),
         standing=standing,
     )
     recent.remember_view(

@@ -4,6 +4,8 @@ field: old -> new, the file warning, outages after a restart, access and languag
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext, ngettext
@@ -195,3 +197,29 @@ def test_the_history_speaks_the_viewers_language(
         assert f'<h2 id="history-heading">{gettext("History")}</h2>' in page
     assert any(line.startswith(f"{verified}:") for line in lines_of(page, "history"))
     assert "The file of this firmware changed on" not in page
+
+
+def snapshot_reads(queries) -> list[str]:
+    return [q["sql"] for q in queries if "firmware_firmwaresnapshot" in q["sql"]]
+
+
+@pytest.mark.django_db
+def test_a_cached_page_reads_its_history_from_the_cache(operator_client, simulator):
+    operator_client.get(detail_url())
+    with CaptureQueriesContext(connection) as queries:
+        page = text_of(operator_client.get(detail_url()))
+    assert snapshot_reads(queries) == []  # nor any other read of the database's history
+    assert "No change seen since" in page and simulator.counters["get"] == 1
+
+
+@pytest.mark.django_db
+def test_a_change_a_list_records_is_on_the_page_it_feeds(operator_client, simulator):
+    operator_client.get(detail_url())
+    assert 'id="history"' not in text_of(operator_client.get(detail_url()))
+    simulator.add_firmware(turbine(version="3.2.2"))
+    operator_client.get(reverse("firmware:firmware_list", kwargs={"slug": "demo"}))
+    with CaptureQueriesContext(connection) as queries:
+        page = text_of(operator_client.get(detail_url()))
+    assert simulator.counters["get"] == 1  # the list's answer, and the history recorded with it
+    assert len(snapshot_reads(queries)) == 1
+    assert "Version: 3.2.1 → 3.2.2" in lines_of(page, "history")
