@@ -11,8 +11,11 @@ with one `INSERT ... ON CONFLICT DO UPDATE`, atomic on its own (and concurrency-
 `set_many` writes all its entries in one statement. `add` is the same statement updating only an
 expired entry, so it succeeds exactly when Django's would. The table is counted, and culled as
 Django culls it, on one write in COUNT_EVERY of each process rather than on every write: between
-two counts it may hold up to COUNT_EVERY entries per process beyond MAX_ENTRIES. `touch` and
-other databases keep Django's own way. Reading is Django's.
+two counts it may hold up to COUNT_EVERY entries per process beyond MAX_ENTRIES.
+
+Reading leaves expired entries out in SQL, as Django's `has_key` does, rather than converting
+each row's expiry in Python and deleting the expired ones it read (a write); they are
+overwritten, or culled with the rest. `touch` and other databases keep Django's own way.
 """
 
 from __future__ import annotations
@@ -48,6 +51,29 @@ class DatabaseCache(DjangoDatabaseCache):
             return super()._base_set(mode, key, value, timeout)
         return self._upsert(connection, [(key, value)], timeout, only_if_expired=mode == "add")
 
+    def get_many(self, keys: Iterable[str], version: int | None = None) -> dict[str, Any]:
+        connection = connections[router.db_for_read(self.cache_model_class)]
+        keys = list(keys)
+        if not keys or connection.vendor not in UPSERT_VENDORS:
+            return super().get_many(keys, version)
+        named = {self.make_and_validate_key(key, version=version): key for key in keys}
+        table, key, value, expiry = self._quoted(connection)
+        now = connection.ops.adapt_datetimefield_value(tz_now().replace(microsecond=0))
+        wanted = ", ".join(["%s"] * len(named))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {key}, {value} FROM {table} "  # noqa: S608 - our table, as in _upsert
+                f"WHERE {key} IN ({wanted}) AND {expiry} > %s",
+                [*named, now],
+            )
+            rows = cursor.fetchall()
+        return {named[found]: _loaded(connection.ops.process_clob(kept)) for found, kept in rows}
+
+    def _quoted(self, connection: BaseDatabaseWrapper) -> tuple[str, str, str, str]:
+        """The cache table's name and its key, value and expiry columns, quoted."""
+        quote = connection.ops.quote_name
+        return quote(self._table), quote("cache_key"), quote("value"), quote("expires")
+
     def set_many(
         self, data: dict[str, Any], timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
     ) -> list[str]:
@@ -81,10 +107,7 @@ class DatabaseCache(DjangoDatabaseCache):
         else:
             expires = datetime.fromtimestamp(backend_timeout, tz=UTC if settings.USE_TZ else None)
         expires = connection.ops.adapt_datetimefield_value(expires.replace(microsecond=0))
-        quote = connection.ops.quote_name
-        table, key, value, expiry = (
-            quote(name) for name in (self._table, "cache_key", "value", "expires")
-        )
+        table, key, value, expiry = self._quoted(connection)
         params: list[Any] = []
         for cache_key, cached in entries:
             encoded = base64.b64encode(pickle.dumps(cached, self.pickle_protocol)).decode("latin1")
@@ -118,3 +141,9 @@ class DatabaseCache(DjangoDatabaseCache):
             except DatabaseError:
                 return False
             return cursor.rowcount > 0
+
+
+def _loaded(kept: str) -> Any:
+    """An entry's value as Django's cache keeps it: pickled, then base64 (the cache's own
+    writes: nothing else writes the table)."""
+    return pickle.loads(base64.b64decode(kept))  # noqa: S301

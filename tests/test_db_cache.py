@@ -111,3 +111,17 @@ def test_outside_a_transaction_a_write_is_one_statement_without_begin():
     assert len(writes(queries)) == 1
     assert "ON CONFLICT" in writes(queries)[0]
     assert cache.get("answer") == 1
+
+
+@pytest.mark.django_db
+def test_a_read_is_one_select_that_leaves_expired_entries_out_without_writing():
+    cache = a_cache()
+    cache.set_many({"fresh": "f", "old": "o", "none": None}, timeout=60)
+    expire(cache, "old")
+    with CaptureQueriesContext(connection) as queries:
+        assert cache.get_many(["fresh", "old", "none", "missing"]) == {"fresh": "f", "none": None}
+        assert cache.get("old", "default") == "default"
+        assert cache.get("none", "default") is None
+        assert cache.get_many([]) == {}
+    assert [sql.split()[0] for sql in writes(queries)] == ["SELECT"] * 3
+    assert cache.add("old", "again", timeout=60) is True  # expired, as before the read
