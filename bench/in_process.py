@@ -31,6 +31,7 @@ import pstats
 import sys
 import time
 from collections import Counter
+from http.cookies import SimpleCookie
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,13 +56,14 @@ def paths_of(mode: str, kind: str | None) -> list[str]:
 
 
 class Requests:
-    """GETs straight to Django's WSGI handler, as the logged-in operator."""
+    """GETs straight to Django's WSGI handler, as the logged-in operator's browser: the cookies
+    the answers set (the CSRF token's) are sent back."""
 
-    def __init__(self, cookie: str) -> None:
+    def __init__(self, session_key: str) -> None:
         from django.core.handlers.wsgi import WSGIHandler
 
         self._app = WSGIHandler()
-        self._cookie = cookie
+        self._cookies = {"sessionid": session_key}
 
     def get(self, url: str) -> tuple[str, bytes]:
         path, _, query = url.partition("?")
@@ -72,7 +74,7 @@ class Requests:
             "SERVER_NAME": HOST,
             "SERVER_PORT": "80",
             "HTTP_HOST": HOST,
-            "HTTP_COOKIE": self._cookie,
+            "HTTP_COOKIE": "; ".join(f"{name}={value}" for name, value in self._cookies.items()),
             "HTTP_USER_AGENT": "fwportal-bench",
             "REMOTE_ADDR": HOST,
             "wsgi.url_scheme": "http",
@@ -80,7 +82,14 @@ class Requests:
             "wsgi.errors": sys.stderr,
         }
         statuses: list[str] = []
-        body = b"".join(self._app(environ, lambda status, headers: statuses.append(status)))
+
+        def start_response(status: str, headers: list[tuple[str, str]]) -> None:
+            statuses.append(status)
+            for name, value in headers:
+                if name.lower() == "set-cookie":
+                    self._cookies.update((k, m.value) for k, m in SimpleCookie(value).items())
+
+        body = b"".join(self._app(environ, start_response))
         return statuses[0], body
 
 
@@ -97,7 +106,7 @@ def measure(args: argparse.Namespace, stack: Stack) -> None:
 
     client = Client()
     client.force_login(get_user_model().objects.get(username=username))
-    requests = Requests(f"sessionid={client.cookies['sessionid'].value}")
+    requests = Requests(client.cookies["sessionid"].value)
     paths = paths_of(args.mode, args.kind)
     for path in paths * WARM_UP_PASSES:
         status, body = requests.get(path)

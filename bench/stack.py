@@ -151,7 +151,7 @@ class Stack:
         self.web_port = 0
         self.sim: subprocess.Popen[bytes] | None = None
         self.web: subprocess.Popen[bytes] | None = None
-        self.cookies: tuple[str, ...] = ()  # `sessionid=...` each, from log_in()
+        self.cookies: tuple[str, ...] = ()  # a Cookie header each, from log_in()
         self._booted_log_size = 0  # gunicorn's log up to the end of its start-up
 
     @property
@@ -284,7 +284,8 @@ class Stack:
         return username, password
 
     def log_in(self, username: str, password: str) -> str:
-        """Log in through the real login form; the session cookie as `sessionid=...`."""
+        """Log in through the real login form; the cookies a browser then holds (the session's
+        and the CSRF token's) as a Cookie header: `sessionid=...; csrftoken=...`."""
         session = requests.Session()
         form = session.get(self.web_url + "/accounts/login/", timeout=10)
         form.raise_for_status()
@@ -306,13 +307,14 @@ class Stack:
         sessionid = session.cookies.get("sessionid")
         if answer.status_code != 302 or not sessionid:
             raise RuntimeError(f"login failed: HTTP {answer.status_code}")
-        return f"sessionid={sessionid}"
+        return "; ".join(f"{name}={value}" for name, value in session.cookies.items())
 
     def session(self, i: int = 0) -> requests.Session:
         """A new session logged in with the i-th cookie (cycling)."""
         session = requests.Session()
-        name, _, value = self.cookies[i % len(self.cookies)].partition("=")
-        session.cookies.set(name, value, domain=HOST, path="/")
+        for cookie in self.cookies[i % len(self.cookies)].split("; "):
+            name, _, value = cookie.partition("=")
+            session.cookies.set(name, value, domain=HOST, path="/")
         return session
 
     def log_tail(self, name: str, lines: int = 30) -> str:
