@@ -15,7 +15,7 @@ from firmware.enos.errors import EnosError
 from firmware.error_pages import enos_error_response
 from firmware.find import find_in_orgs
 from firmware.forms import FIRMWARE_ID_PATTERN, FindFirmwareForm, FirmwareFilterForm, TimeZoneForm
-from firmware.list_rows import firmware_rows
+from firmware.list_rows import firmware_rows, rows_key
 from firmware.models import Org
 from firmware.page_cache import Parts, render_page
 from firmware.presentation import FirmwareListPage, FirmwarePage
@@ -97,9 +97,11 @@ def firmware_list(request: HttpRequest, slug: str) -> HttpResponse:
     )
     if listing.page.beyond_last_page:
         return HttpResponseRedirect(request.path + listing.url_for_page(listing.page.last_page))
+    rows = firmware_rows(listing.items, org.slug)
     context.update(
         listing=listing,
-        rows=firmware_rows(listing.items, org.slug),
+        rows=rows,
+        rows_key=rows_key(rows),
         typed_id=form.typed_id(),
         typed_version=form.typed_version(),
     )

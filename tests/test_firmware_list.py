@@ -10,6 +10,7 @@ from firmware.search import FirmwareFilters, quote
 from tests.conftest import text_of
 from tests.demo_fixtures import DEMO_FIRMWARE as FIXTURES
 from tests.demo_fixtures import newest_first
+from tests.test_history import turbine
 
 LIST_URL = reverse("firmware:firmware_list", kwargs={"slug": "demo"})
 
@@ -250,6 +251,34 @@ def test_the_table_and_the_cards_link_the_same_firmware_the_same_way(operator_cl
         assert shown.count('href="/orgs/demo/firmware/') == 1
         assert f'<a href="{url}"><bdi>Linkable</bdi></a>' in shown
         assert shown.count("<bdi>Linkable</bdi>") == 2
+
+
+def rows_of(html: str) -> tuple[str, str]:
+    """The table's body and the cards."""
+    cards = html.split('id="firmware-cards">')[1].split("</ol>")[0]
+    return html.split("<tbody>")[1].split("</tbody>")[0], cards
+
+
+@pytest.mark.django_db
+def test_rows_are_drawn_again_when_what_they_show_changes(operator_client, simulator, settings):
+    settings.FIRMWARE_CACHE_SECONDS = 0  # each list asks EnOS again
+    _, before = listing(operator_client, q="Turbine")
+    _, again = listing(operator_client, q="Turbine")
+    assert rows_of(again) == rows_of(before)  # kept drawn, and the same
+    simulator.add_firmware(turbine(version="3.2.9", name={"defaultValue": "Turbine v9"}))
+    _, changed = listing(operator_client, q="Turbine")
+    for shown in rows_of(changed):
+        assert "<bdi>Turbine v9</bdi>" in shown and "<bdi>3.2.9</bdi>" in shown
+        assert "3.2.1</bdi>" not in shown.replace("fw-turbine-ctrl-3.2.1", "")
+    # Rows that read the same in every language (a name without translations, nothing dated)
+    # are drawn again for another language's labels.
+    simulator.add_firmware(
+        {"orgId": DEMO_ORG_ID, "firmwareId": "fw-plain", "name": {"defaultValue": "Plain"}}
+    )
+    english = text_of(operator_client.get(LIST_URL, {"q": "Plain"}))
+    japanese = text_of(operator_client.get(LIST_URL, {"q": "Plain"}, HTTP_ACCEPT_LANGUAGE="ja"))
+    assert "<dt>Version</dt>" in rows_of(english)[1]
+    assert "<dt>バージョン</dt>" in rows_of(japanese)[1]
 
 
 # What the name box searches, and what it says of ids and versions typed there.
