@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connections, router, transaction
+from django.db import connections, router
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
@@ -20,11 +20,9 @@ def remember_view(
 ) -> None:
     """Put the firmware on top of the user's list, then delete what fell below the last KEEP.
 
-    Every firmware page a user opens writes this, so it is two statements in SQL both SQLite
-    and PostgreSQL speak (the ORM's upsert and delete took about five times the CPU: issue 18),
-    in one transaction: on SQLite that takes the write lock once and up front (IMMEDIATE), where
-    two statements on their own took it twice and, with eight threads writing, spent more CPU
-    contending for it than running (a cached page 4.7-5.5 ms of worker CPU, 4.1 ms in one)."""
+    Every firmware page a user opens writes this, so it is two statements, each atomic on its
+    own, in SQL both SQLite and PostgreSQL speak (the ORM's upsert and delete took a
+    transaction and about five times the CPU: issue 18)."""
     connection = connections[router.db_for_write(RecentlyViewed)]
     quote = connection.ops.quote_name
     table = quote(RecentlyViewed._meta.db_table)
@@ -33,7 +31,7 @@ def remember_view(
         for field in ("user_id", "org_id", "firmware_id", "name", "version", "viewed_at", "id")
     )
     viewed = connection.ops.adapt_datetimefield_value(timezone.now())
-    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({user_id}, {org_id}, {fw_id}, {name_}, {version_}, "  # noqa: S608
             f"{viewed_at}) VALUES (%s, %s, %s, %s, %s, %s) "
