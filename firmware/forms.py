@@ -12,9 +12,14 @@ from firmware.presentation import TASK_STATUSES as TASK_STATUS_LABELS
 from firmware.search import JOB_STATUSES, JOB_TYPES, TASK_STATUSES, FirmwareFilters, JobFilters
 from firmware.time_zones import LONGEST_NAME, is_zone
 
-FIRMWARE_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
-# The same rule as firmware ids: what EnOS hands out, and nothing a URL could be tricked with.
-JOB_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+# What EnOS hands out, and nothing a URL could be tricked with: "." and ".." alone are a path's
+# "this folder" and "the folder above", which browsers resolve away before asking for the page.
+FIRMWARE_ID_PATTERN = re.compile(r"^(?!\.\.?$)[A-Za-z0-9._-]{1,128}$")
+FIRMWARE_ID_RULE = _(
+    "A firmware ID holds up to 128 letters, digits, '-', '_' and '.', and is not '.' or '..' alone."
+)
+# The same rule as firmware ids.
+JOB_ID_PATTERN = FIRMWARE_ID_PATTERN
 # What people type when they mean a version: 3.2, v3.2.1, 3.2.1-beta.
 VERSION_PATTERN = re.compile(r"^[vV]?\d+(?:\.\d+)+(?:[-+][0-9A-Za-z.-]+)?$")
 
@@ -79,9 +84,7 @@ class FindFirmwareForm(forms.Form):
     def clean_firmware_id(self) -> str:
         firmware_id = self.cleaned_data["firmware_id"]
         if not FIRMWARE_ID_PATTERN.match(firmware_id):
-            raise forms.ValidationError(
-                _("A firmware ID holds up to 128 letters, digits, '-', '_' and '.'.")
-            )
+            raise forms.ValidationError(FIRMWARE_ID_RULE)
         return firmware_id
 
 
@@ -217,9 +220,7 @@ class JobFilterForm(PagedForm):
     def clean_firmware(self) -> str:
         firmware_id = self.cleaned_data["firmware"]
         if firmware_id and not FIRMWARE_ID_PATTERN.match(firmware_id):
-            raise forms.ValidationError(
-                _("A firmware ID holds up to 128 letters, digits, '-', '_' and '.'.")
-            )
+            raise forms.ValidationError(FIRMWARE_ID_RULE)
         return firmware_id
 
     @property

@@ -221,7 +221,7 @@ def test_an_org_not_granted_is_404(client, org, outsider, simulator):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("firmware_id", ["a/b", "fw 1", "fw-" + "x" * 200, "../admin"])
+@pytest.mark.parametrize("firmware_id", ["a/b", "fw 1", "fw-" + "x" * 200, "../admin", ".", ".."])
 def test_a_firmware_whose_id_cannot_be_a_url_is_listed_without_a_link(
     operator_client, simulator, firmware_id
 ):

@@ -186,7 +186,9 @@ def test_not_found_is_a_404_naming_the_org_and_the_id(operator_client, org):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("firmware_id", ["x" * 129, "bad id", "fw;drop", "fw%27", "名前"])
+@pytest.mark.parametrize(
+    "firmware_id", ["x" * 129, "bad id", "fw;drop", "fw%27", "名前", "%2E", "%2E%2E"]
+)
 def test_malformed_ids_are_404_without_asking_enos(operator_client, simulator, firmware_id):
     response = operator_client.get(f"/orgs/demo/firmware/{firmware_id}/")
     assert response.status_code == 404
@@ -328,6 +330,7 @@ def test_find_form_trims_and_redirects_to_the_detail_url(operator_client, org):
     ("params", "message"),
     [
         ({"org": "demo", "firmware_id": "bad id!"}, "A firmware ID holds up to 128"),
+        ({"org": "demo", "firmware_id": ".."}, "and is not '.' or '..' alone"),
         ({"org": "demo", "firmware_id": ""}, "This field is required"),
         ({"org": "not-mine", "firmware_id": TURBINE}, "Select a valid choice"),
     ],

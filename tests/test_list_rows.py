@@ -16,8 +16,8 @@ from firmware.list_rows import ID_SLOT, FirmwareLinks, FirmwareRow, firmware_row
 ROUTABLE_IDS = [
     "fw-turbine-ctrl-3.2.1",
     "0bbf148cbf227b1b1815aa5d",
-    ".",
-    "..",
+    "...",
+    ".a",
     "-",
     "_",
     "a.b-c_D9",
@@ -27,6 +27,8 @@ ROUTABLE_IDS = [
     f"x{ID_SLOT}",
 ]
 UNROUTABLE_IDS = [
+    ".",  # a path's "this folder" and "the folder above": browsers resolve them away
+    "..",
     "风机-1",
     "a/b",
     "fw 1",
