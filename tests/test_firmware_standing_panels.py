@@ -36,7 +36,7 @@ def test_a_verification_that_can_still_pass_says_so_with_its_numbers(operator_cl
         "In progress, and can still pass. Needs 6 more successes; 9 devices are still to report."
         in text
     )
-    assert "9 of 15 needed" in text
+    assert "9 (15 needed)" in text
     assert "Failed 2" in text
     assert "20 of at most 20" in text
 
@@ -52,6 +52,7 @@ def test_a_verification_that_cannot_pass_says_why(operator_client):
 def test_a_verified_firmware_rolling_out(operator_client):
     verification = panel(operator_client, SENSOR, "verification-progress")
     assert "Verified." in verification
+    assert "Succeeded 18 (16 needed)" in verification  # more than needed reads as it should
     jobs = panel(operator_client, SENSOR, "ota-jobs")
     assert re.search(r"fleet rollout Upgrade Started .*Succeeded 2,712 Failed 41", jobs)
     assert jobs.index("fleet rollout") < jobs.index("2.7.1 verification")  # newest first
