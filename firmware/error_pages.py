@@ -1,7 +1,10 @@
-"""A failure as a page: its status, its wording (firmware/failures.py) and the EnOS requestId."""
+"""A failure as a page: its status, its wording (firmware/failures.py) and the EnOS requestId;
+and the page of a failure of fwportal's own, with the request id its log lines carry."""
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError
 from django.shortcuts import render
+from django.template import loader
+from django.views.decorators.csrf import requires_csrf_token
 
 from firmware.enos.errors import EnosError
 from firmware.failures import describe
@@ -29,3 +32,15 @@ def enos_error_response(
     if failure.retry_after is not None:
         response["Retry-After"] = str(failure.retry_after)
     return response
+
+
+@requires_csrf_token
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's 500 page, naming the request (fwportal/logs.py gives each its id, which every log
+    line of the failure carries): an operator who quotes it lets an admin find what broke. Drawn
+    from its template alone, as Django's is: no context processors, nothing that could fail
+    again."""
+    page = loader.get_template("500.html").render(
+        {"request_id": getattr(request, "request_id", "")}
+    )
+    return HttpResponseServerError(page)

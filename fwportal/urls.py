@@ -19,6 +19,8 @@ accounts = [
     ),
 ]
 
+handler500 = "firmware.error_pages.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("firmware.api.urls")),

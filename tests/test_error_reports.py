@@ -156,3 +156,29 @@ def test_settings_and_post_parameters_named_like_secrets_are_hidden(settings):
     safe_settings = reporter.filter.get_safe_settings()
     assert safe_settings["CREDENTIALS_KEYS"] == STARS
     assert safe_settings["SECRET_KEY"] == STARS
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "heading", "quote"),
+    [
+        ("en", "Something went wrong", "When you report it, quote this reference:"),
+        ("ja", "問題が発生しました", "報告の際は、次の参照番号をお伝えください:"),
+    ],
+)
+def test_the_500_page_names_the_request_its_log_lines_carry(
+    debug_client, monkeypatch, settings, secret, caplog, language, heading, quote
+):
+    settings.DEBUG = False
+    break_parsing_the_answer(monkeypatch)
+    url = reverse("firmware:firmware_detail", kwargs={"slug": "demo", "firmware_id": TURBINE})
+    response = debug_client.get(url, HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 500
+    page = text_of(response)
+    request_id = response["X-Request-ID"]
+    assert f'<code id="request-id">{request_id}</code>' in page
+    assert f"<h1>{heading}</h1>" in page and quote in page
+    assert f'<html lang="{language}">' in page
+    assert "Broken" not in page and "Traceback" not in page and secret not in page
+    logged = [record for record in caplog.records if record.levelname == "ERROR"]
+    assert logged and all(record.request_id == request_id for record in logged)
