@@ -312,8 +312,7 @@ class Stack:
     def session(self, i: int = 0) -> requests.Session:
         """A new session logged in with the i-th cookie (cycling)."""
         session = requests.Session()
-        for cookie in self.cookies[i % len(self.cookies)].split("; "):
-            name, _, value = cookie.partition("=")
+        for name, value in cookies_of(self.cookies[i % len(self.cookies)]).items():
             session.cookies.set(name, value, domain=HOST, path="/")
         return session
 
@@ -340,6 +339,11 @@ class Stack:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def cookies_of(header: str) -> dict[str, str]:
+    """The cookies of a Cookie header `log_in()` gave, by name."""
+    return dict(cookie.partition("=")[::2] for cookie in header.split("; "))
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from bench.stack import Stack, worker_pids
+from bench.stack import Stack, cookies_of, worker_pids
 
 pytestmark = pytest.mark.load
 
@@ -55,11 +55,8 @@ def stack(
 
 def get(stack: Stack, path: str, cookie: str | None = None) -> requests.Response:
     """One GET on a new connection, with `cookie` (default: the stack's login)."""
-    cookie = cookie or stack.cookies[0]
-    name, _, value = cookie.partition("=")
-    return requests.get(
-        stack.web_url + path, cookies={name: value}, allow_redirects=False, timeout=30
-    )
+    cookies = cookies_of(cookie or stack.cookies[0])
+    return requests.get(stack.web_url + path, cookies=cookies, allow_redirects=False, timeout=30)
 
 
 def answers_on_every_worker(stack: Stack, path: str, cookie: str | None = None) -> list:
@@ -79,8 +76,8 @@ def test_logout_ends_the_session_on_every_worker_at_once(
     cookie = stack.log_in(**operator_login)
     assert {r.status_code for r in answers_on_every_worker(stack, TURBINE, cookie)} == {200}
     session = requests.Session()
-    name, _, value = cookie.partition("=")
-    session.cookies.set(name, value, domain="127.0.0.1", path="/")
+    for name, value in cookies_of(cookie).items():
+        session.cookies.set(name, value, domain="127.0.0.1", path="/")
     form = session.get(stack.web_url + "/", timeout=10).text
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form)
     assert token, "no CSRF token on the home page"
