@@ -51,9 +51,20 @@ def fetch_parts(
     threads of the page's."""
     cached = services.already_fetched(fetches)
     return [
-        Ready(answer) if answer is not None else together.submit(services.fetch_missing, fetch)
+        _part_started(together, fetch, answer)
         for fetch, answer in zip(fetches, cached, strict=True)
     ]
+
+
+def _part_started(
+    together: Together,
+    fetch: Callable[[], services.Fetched[T]],
+    cached: services.Fetched[T] | None,
+) -> Pending[services.Fetched[T]] | Ready[services.Fetched[T]]:
+    """The part's cached answer, or its fetch started in a thread of the page's."""
+    if cached is not None:
+        return Ready(cached)
+    return together.submit(services.fetch_missing, fetch)
 
 
 def part_of(pending: Pending[services.Fetched[T]] | Ready[services.Fetched[T]]) -> Part[T]:
@@ -243,11 +254,7 @@ def fetch_firmware_page(
             refresh=refresh,
         )
         cached_firmware, cached_jobs = services.already_fetched([firmware_fetch, jobs_fetch])
-        jobs_pending = (
-            Ready(cached_jobs)
-            if cached_jobs is not None
-            else together.submit(services.fetch_missing, jobs_fetch)
-        )
+        jobs_pending = _part_started(together, jobs_fetch, cached_jobs)
         # In this thread: the firmware's answer is recorded in its history (the database).
         fetched = cached_firmware or services.fetch_missing(firmware_fetch)
         firmware = fetched.value
