@@ -120,7 +120,7 @@ class FirmwareFilterForm(forms.Form):
         label=_("Sort this page"),
         required=False,
         choices=[
-            ("", _("Newest first (as EnOS orders them)")),
+            ("", _("Newest first (EnOS's order)")),
             ("name", _("Name, A to Z")),
             ("-name", _("Name, Z to A")),
             ("version", _("Version, lowest first")),
