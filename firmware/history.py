@@ -129,18 +129,22 @@ def kept_name(content: str) -> I18nString:
     return I18nString(name["default"], name["translations"])
 
 
-def record(org: Org, answers: Iterable[FirmwareInfo], fetched_at: datetime) -> None:
+def record(org: Org, answers: Iterable[FirmwareInfo], fetched_at: datetime) -> dict[str, "History"]:
     """Keeps what EnOS answered at `fetched_at` about these firmware of the org (one Get, or a
-    search page). One indexed SELECT of the kept digests; then, for the same content, nothing or
-    one UPDATE of "last confirmed" for all; first sights are one INSERT; a change is written
-    apart, with its history."""
+    search page), and gives each firmware's history as it stands with this answer, for the page
+    to show without reading it again. One indexed SELECT of what is kept; then, for the same
+    content, nothing or one UPDATE of "last confirmed" for all; first sights are one INSERT (and
+    one SELECT of what they became); a change is written apart, with its history."""
     fields = {firmware.firmware_id: (firmware, fields_of(firmware)) for firmware in answers}
     kept = {
-        firmware_id: (pk, kept_digest, confirmed_at)
-        for firmware_id, pk, kept_digest, confirmed_at in FirmwareSnapshot.objects.filter(
-            org=org, enos_org_id=org.org_id, firmware_id__in=fields
-        ).values_list("firmware_id", "pk", "digest", "last_confirmed_at")
+        firmware_id: (History(pk, first_seen_at, changed_at), kept_digest, confirmed_at)
+        for firmware_id, pk, first_seen_at, changed_at, kept_digest, confirmed_at in (
+            _kept(org, fields).values_list(
+                "firmware_id", "pk", "first_seen_at", "changed_at", "digest", "last_confirmed_at"
+            )
+        )
     }
+    histories: dict[str, History] = {}
     first_sights, confirmed = [], []
     for firmware_id, (firmware, values) in fields.items():
         new_digest = digest(values)
@@ -157,26 +161,45 @@ def record(org: Org, answers: Iterable[FirmwareInfo], fetched_at: datetime) -> N
                 )
             )
             continue
-        pk, kept_digest, confirmed_at = kept[firmware_id]
+        history, kept_digest, confirmed_at = kept[firmware_id]
         if kept_digest != new_digest:
-            _change(pk, firmware, values, new_digest, fetched_at)
+            history = _change(history.snapshot_id, firmware, values, new_digest, fetched_at)
         elif confirmed_at <= fetched_at - CONFIRM_EVERY:
-            confirmed.append(pk)
+            confirmed.append(history.snapshot_id)
+        if history is not None:
+            histories[firmware_id] = history
     if first_sights:
         # Another host may record the same first sight: whichever comes first is kept.
         FirmwareSnapshot.objects.bulk_create(first_sights, ignore_conflicts=True)
+        new = [snapshot.firmware_id for snapshot in first_sights]
+        for firmware_id, *row in _kept(org, new).values_list(
+            "firmware_id", "pk", "first_seen_at", "changed_at"
+        ):
+            histories[firmware_id] = History(*row)
     if confirmed:
         FirmwareSnapshot.objects.filter(pk__in=confirmed, last_confirmed_at__lt=fetched_at).update(
             last_confirmed_at=fetched_at
         )
+    return histories
+
+
+def _kept(org: Org, firmware_ids: Iterable[str]) -> QuerySet[FirmwareSnapshot]:
+    return FirmwareSnapshot.objects.filter(
+        org=org, enos_org_id=org.org_id, firmware_id__in=firmware_ids
+    )
 
 
 @transaction.atomic
-def _change(pk: int, firmware: FirmwareInfo, values: Fields, new_digest: str, at: datetime) -> None:
+def _change(
+    pk: int, firmware: FirmwareInfo, values: Fields, new_digest: str, at: datetime
+) -> "History | None":
+    """Writes the change; the history after it (None when the snapshot was pruned meanwhile)."""
     snapshot = FirmwareSnapshot.objects.select_for_update().filter(pk=pk).first()
+    if snapshot is None:
+        return None
     # Another request may have recorded this answer, or a later one, since the digest was read.
-    if snapshot is None or snapshot.digest == new_digest or snapshot.last_confirmed_at > at:
-        return
+    if snapshot.digest == new_digest or snapshot.last_confirmed_at > at:
+        return History(snapshot.pk, snapshot.first_seen_at, snapshot.changed_at)
     keep = settings.FIRMWARE_HISTORY_KEEP
     changes = [
         FirmwareChange(
@@ -197,6 +220,7 @@ def _change(pk: int, firmware: FirmwareInfo, values: Fields, new_digest: str, at
     snapshot.save(update_fields=["digest", "content", "changed_at", "last_confirmed_at"])
     older = _newest_first(FirmwareChange.objects.filter(snapshot=snapshot))[keep:]
     FirmwareChange.objects.filter(pk__in=list(older.values_list("pk", flat=True))).delete()
+    return History(snapshot.pk, snapshot.first_seen_at, snapshot.changed_at)
 
 
 def _diff(old: Fields, new: Fields) -> list[tuple[tuple[str, str], Value, Value]]:
@@ -227,21 +251,21 @@ def _newest_first(changes: QuerySet[FirmwareChange]) -> QuerySet[FirmwareChange]
 
 def last_good(org: Org, firmware_id: str) -> "Fetched[FirmwareInfo] | None":
     """The answer kept for the firmware, as fetched when EnOS last confirmed it, if that is
-    within FIRMWARE_STALE_SECONDS (the longest the cache keeps a last good copy, too)."""
+    within FIRMWARE_STALE_SECONDS (the longest the cache keeps a last good copy, too), with its
+    history."""
     from firmware.services import Fetched  # services calls this module
 
     oldest = timezone.now() - timedelta(seconds=settings.FIRMWARE_STALE_SECONDS)
     row = (
-        FirmwareSnapshot.objects.filter(
-            org=org,
-            enos_org_id=org.org_id,
-            firmware_id=firmware_id,
-            last_confirmed_at__gte=oldest,
-        )
-        .values_list("content", "last_confirmed_at")
+        _kept(org, [firmware_id])
+        .filter(last_confirmed_at__gte=oldest)
+        .values_list("content", "last_confirmed_at", "pk", "first_seen_at", "changed_at")
         .first()
     )
-    return None if row is None else Fetched(_firmware(row[0]), row[1])
+    if row is None:
+        return None
+    content, last_confirmed_at, *history = row
+    return Fetched(_firmware(content), last_confirmed_at, history=History(*history))
 
 
 @dataclass(frozen=True)
@@ -266,11 +290,7 @@ class History:
 
 def of(org: Org, firmware_id: str) -> History | None:
     """The firmware's history in the org (one indexed query; its changes are read when used)."""
-    row = (
-        FirmwareSnapshot.objects.filter(org=org, enos_org_id=org.org_id, firmware_id=firmware_id)
-        .values_list("pk", "first_seen_at", "changed_at")
-        .first()
-    )
+    row = _kept(org, [firmware_id]).values_list("pk", "first_seen_at", "changed_at").first()
     return None if row is None else History(*row)
 
 

@@ -1,6 +1,7 @@
 """What views call: org -> EnOS client, short-lived cache, single-flight, stale fallback."""
 
 import contextvars
+import dataclasses
 import hashlib
 import itertools
 import logging
@@ -47,19 +48,20 @@ DEFAULT_PAGE_SIZE = 50  # what EnOS advises at most; lists show this many unless
 NO_FILTERS = FirmwareFilters()
 EVERY_JOB = JobFilters()
 
-_NOT_KEPT = object()
-
 # EnOS failures after which the last good copy is worth showing.
 OUTAGES = (Unreachable, UpstreamTimeout, UpstreamError, BadResponse, Busy, RateLimited)
 
 
 @dataclass(frozen=True)
 class Fetched(Generic[T]):
-    """An EnOS answer and when it was fetched; `stale` when it is a last good copy of an outage."""
+    """An EnOS answer and when it was fetched; `stale` when it is a last good copy of an outage.
+    A firmware's answer recorded in its history carries that history as the answer left it, so
+    its page shows it without reading it again (None: not known here, see firmware_history)."""
 
     value: T
     fetched_at: datetime
     stale: bool = False
+    history: History | None = None
 
     @property
     def age_seconds(self) -> float:
@@ -131,11 +133,13 @@ def get_firmware(
     `use_database=False` does neither database part, for threads outside a request (find.py)."""
     key = _cache_key(org, "get", firmware_id)
 
-    def fetch() -> FirmwareInfo:
+    def fetch() -> Fetched[FirmwareInfo]:
         firmware = client_for(org).get_firmware(firmware_id)
-        if use_database:
-            history.record(org, [firmware], timezone.now())
-        return firmware
+        fetched_at = timezone.now()
+        if not use_database:
+            return Fetched(firmware, fetched_at)
+        recorded = history.record(org, [firmware], fetched_at)
+        return Fetched(firmware, fetched_at, history=recorded.get(firmware_id))
 
     kept = (lambda: history.last_good(org, firmware_id)) if use_database else None
     return _cached(key, fetch, refresh=refresh, kept=kept)
@@ -155,43 +159,37 @@ def search_firmware(
     expression = filters.expression()
     key = _cache_key(org, "search", expression, page, page_size)
 
-    def fetch() -> Page:
+    def fetch() -> Fetched[Page]:
         client = client_for(org)
         result = client.search_firmware(expression=expression, page=page, page_size=page_size)
         fetched_at = timezone.now()
-        # Recorded first: what a detail page may show from the cache this feeds is in its
-        # history already (firmware_history relies on it).
-        history.record(org, result.items, fetched_at)
+        # Recorded first: each answer this feeds the detail cache with carries its history.
+        recorded = history.record(org, result.items, fetched_at)
         _remember(
             {
-                _cache_key(org, "get", firmware.firmware_id): Fetched(firmware, fetched_at)
+                _cache_key(org, "get", firmware.firmware_id): Fetched(
+                    firmware, fetched_at, history=recorded.get(firmware.firmware_id)
+                )
                 for firmware in result.items
             }
         )
-        return result
+        return Fetched(result, fetched_at)
 
     return _cached(key, fetch, refresh=refresh)
 
 
 def firmware_history(org: Org, answer: Fetched[FirmwareInfo]) -> History | None:
-    """The firmware's history (`history.of`), kept in the cache for as long as this answer is:
-    each answer is recorded in the history before the cache keeps it, so the history changes only
-    with another answer, whose time names another key. A cached page reads no database for it."""
-    firmware_id = answer.value.firmware_id
-    if settings.FIRMWARE_CACHE_SECONDS <= 0:  # no answer is kept, so no history is read twice
-        return history.of(org, firmware_id)
-    key = _cache_key(org, "history", firmware_id, answer.fetched_at.isoformat())
-    kept = cache.get(key, _NOT_KEPT)
-    if kept is _NOT_KEPT:
-        kept = history.of(org, firmware_id)
-        cache.set(key, kept, timeout=settings.FIRMWARE_CACHE_SECONDS)
-    return kept
+    """The firmware's history as the page shows it with this answer: the one recorded with it,
+    else (a copy the database kept for an outage, or an answer find.py fetched) the database's."""
+    if answer.history is not None:
+        return answer.history
+    return history.of(org, answer.value.firmware_id)
 
 
 def get_job(org: Org, job_id: str, *, refresh: bool = False) -> Fetched[JobInfo]:
     """One OTA job of the org (NotFound when EnOS has none of that id), cached like a firmware."""
     key = _cache_key(org, "job", job_id)
-    return _cached(key, lambda: client_for(org).get_job(job_id), refresh=refresh)
+    return _cached(key, _stamped(lambda: client_for(org).get_job(job_id)), refresh=refresh)
 
 
 def search_jobs(
@@ -207,13 +205,13 @@ def search_jobs(
     expression = filters.expression()
     key = _cache_key(org, "jobs", expression, page, page_size)
 
-    def fetch() -> Page[JobInfo]:
+    def fetch() -> Fetched[Page[JobInfo]]:
         result = client_for(org).search_jobs(expression=expression, page=page, page_size=page_size)
         fetched_at = timezone.now()
         _remember(
             {_cache_key(org, "job", job.job_id): Fetched(job, fetched_at) for job in result.items}
         )
-        return result
+        return Fetched(result, fetched_at)
 
     return _cached(key, fetch, refresh=refresh)
 
@@ -236,14 +234,16 @@ def search_tasks(
             job_id, expression=expression, page=page, page_size=page_size
         )
 
-    return _cached(key, fetch, refresh=refresh)
+    return _cached(key, _stamped(fetch), refresh=refresh)
 
 
 def count_tasks(org: Org, job_id: str, status: str, *, refresh: bool = False) -> Fetched[int]:
     """How many of a job's tasks are in `status`: one call with page size 1, whatever the job's
     size."""
     key = _cache_key(org, "task-count", job_id, status)
-    return _cached(key, lambda: client_for(org).count_tasks(job_id, status=status), refresh=refresh)
+    return _cached(
+        key, _stamped(lambda: client_for(org).count_tasks(job_id, status=status)), refresh=refresh
+    )
 
 
 def search_devices(
@@ -266,7 +266,7 @@ def search_devices(
             expression=expression, page=page, page_size=page_size
         )
 
-    return _cached(key, fetch, refresh=refresh)
+    return _cached(key, _stamped(fetch), refresh=refresh)
 
 
 def count_devices(
@@ -286,7 +286,7 @@ def count_devices(
             product_key=product_key, firmware_version=firmware_version, upgrading=upgrading
         )
 
-    return _cached(key, fetch, refresh=refresh)
+    return _cached(key, _stamped(fetch), refresh=refresh)
 
 
 @dataclass
@@ -369,9 +369,14 @@ def fetch_missing(fetch: Callable[[], Fetched[T]]) -> Fetched[T]:
         _fresh_looked_at.reset(looked_at)
 
 
+def _stamped(fetch: Callable[[], T]) -> Callable[[], Fetched[T]]:
+    """`fetch` answering with when its value came."""
+    return lambda: Fetched(fetch(), timezone.now())
+
+
 def _cached(
     key: str,
-    fetch: Callable[[], T],
+    fetch: Callable[[], Fetched[T]],
     *,
     refresh: bool,
     kept: Callable[[], Fetched[T] | None] | None = None,
@@ -396,7 +401,7 @@ def _cached(
             last_good = kept()  # after a restart, or on another host: the database's copy
         if last_good is None:
             raise
-        stale = Fetched(last_good.value, last_good.fetched_at, stale=True)
+        stale = dataclasses.replace(last_good, stale=True)
         metrics.STALE_SERVED.inc()
         # Until the next try is due, every viewer gets the stale copy without waiting on EnOS.
         cache.set(f"{key}:fresh", stale, timeout=settings.FIRMWARE_CACHE_SECONDS)
@@ -411,7 +416,7 @@ def _remember(answers: dict[str, Fetched]) -> None:
     cache.set_many(last_good, timeout=settings.FIRMWARE_STALE_SECONDS)
 
 
-def _single_flight(key: str, fetch: Callable[[], T], refresh: bool) -> Fetched[T]:
+def _single_flight(key: str, fetch: Callable[[], Fetched[T]], refresh: bool) -> Fetched[T]:
     """One upstream call per key at a time, across threads and (with Redis) processes. Waiters
     take the result of the call they waited for; a refresh only takes one fetched after it asked."""
     asked_at = timezone.now()
@@ -423,7 +428,7 @@ def _single_flight(key: str, fetch: Callable[[], T], refresh: bool) -> Fetched[T
         return cached
 
     def fetch_and_remember() -> Fetched[T]:
-        fetched = Fetched(fetch(), timezone.now())
+        fetched = fetch()
         _remember({key: fetched})
         return fetched
 

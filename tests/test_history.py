@@ -106,8 +106,34 @@ def test_recording_costs_one_select_then_nothing_or_one_write(
         history.record(org, page.items, now)
     assert set(FirmwareSnapshot.objects.values_list("last_confirmed_at", flat=True)) == {now}
     FirmwareSnapshot.objects.all().delete()
-    with django_assert_num_queries(2):  # first sights: one INSERT for the whole page
+    with django_assert_num_queries(3):  # first sights: one INSERT for the page, one SELECT back
         history.record(org, page.items, now)
+
+
+@pytest.mark.django_db
+def test_recording_gives_each_firmware_its_history_as_the_database_has_it(org, simulator):
+    page = services.search_firmware(org, page_size=50).value
+    ids = [firmware.firmware_id for firmware in page.items]
+    now = timezone.now()
+
+    def as_kept() -> dict:
+        return {firmware_id: history.of(org, firmware_id) for firmware_id in ids}
+
+    FirmwareSnapshot.objects.all().delete()
+    first_sights = history.record(org, page.items, now)
+    assert first_sights == as_kept()
+    assert {h.first_seen_at for h in first_sights.values()} == {now}
+    assert {h.changed_at for h in first_sights.values()} == {None}
+    assert history.record(org, page.items, now + timedelta(seconds=1)) == first_sights
+    confirmed = history.record(org, page.items, now + timedelta(minutes=5))
+    assert confirmed == first_sights == as_kept()
+
+    simulator.add_firmware(turbine(version="3.2.2"))
+    later = now + timedelta(minutes=6)
+    changed = history.record(org, [services.client_for(org).get_firmware(TURBINE)], later)
+    assert changed == {TURBINE: as_kept()[TURBINE]}
+    assert changed[TURBINE].changed_at == later
+    assert changed[TURBINE].snapshot_id == first_sights[TURBINE].snapshot_id
 
 
 @pytest.mark.django_db
