@@ -204,7 +204,7 @@ def snapshot_reads(queries) -> list[str]:
 
 
 @pytest.mark.django_db
-def test_a_cached_page_reads_its_history_from_the_cache(operator_client, simulator):
+def test_a_cached_page_reads_no_history_from_the_database(operator_client, simulator):
     operator_client.get(detail_url())
     with CaptureQueriesContext(connection) as queries:
         page = text_of(operator_client.get(detail_url()))
