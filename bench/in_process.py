@@ -4,6 +4,7 @@ a change to the app costs or saves shows without the noise of the server around 
     .venv/bin/python bench/in_process.py cached            # a cached page of each demo firmware
     .venv/bin/python bench/in_process.py uncached --kind "no jobs, no product"
     .venv/bin/python bench/in_process.py list --profile    # with cProfile's top functions
+    .venv/bin/python bench/in_process.py cached --parts    # the firmware view's parts, timed
 
 The EnOS simulator runs in its own process (bench/stack.py) at --latency-ms (0: the CPU of the
 calls without their waiting); the demo org is made by `manage.py demo` in a new SQLite database
@@ -16,14 +17,18 @@ handler with the operator's session cookie, in turn over the pages of the mode:
 * list: the firmware list of 50 rows and its second page, FIRMWARE_CACHE_SECONDS=0.
 
 Printed: CPU per request (the process's, threads included; the simulator's is its own), the SQL
-statements the request thread ran per request, most frequent first, and with --profile the
-request thread's top functions. It reports; it asserts nothing.
+statements the request thread ran per request, most frequent first, with --profile the
+request thread's top functions, and with --parts the wall time per firmware page of each part
+of the firmware view (VIEW_PARTS), measured in the page, where its code and data compete with
+the rest of the request (alone in a loop each part is cheaper). It reports; it asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
+import importlib
 import io
 import itertools
 import os
@@ -43,6 +48,23 @@ from bench.stack import HOST, Stack, work_folder  # noqa: E402
 
 MODES = ("minimal", "uncached", "cached", "list")
 WARM_UP_PASSES = 1
+# The firmware view (firmware/views.py, the URL named VIEW_NAME) and what it calls, as the view
+# names them: part -> (module, name in it). A part nested in another is counted in both; a part
+# is timed in whichever thread runs it (the page's threads fetch some of its answers).
+VIEW, VIEW_NAME = "the firmware view, all of it", "firmware_detail"
+VIEW_PARTS = {
+    "the org's access": ("firmware.views", "get_visible_org"),
+    "the firmware and where it stands": ("firmware.views", "fetch_firmware_page"),
+    "  of which cache reads of answers": ("firmware.services", "already_fetched"),
+    "  of which EnOS calls through fwportal's client": ("firmware.enos.client", "EnosClient._call"),
+    "  of which answers recorded in history": ("firmware.history", "record"),
+    "  of which answers kept in the cache": ("firmware.services", "_remember"),
+    "the firmware's history": ("firmware.services", "firmware_history"),
+    "recently viewed": ("firmware.recent", "remember_view"),
+    "the breadcrumb": ("firmware.trail", "list_url_for"),
+    "the page (cached, or drawn)": ("firmware.views", "render_page"),
+    "  of which the CSRF token": ("firmware.page_cache", "get_token"),
+}
 
 
 def paths_of(mode: str, kind: str | None) -> list[str]:
@@ -112,6 +134,7 @@ def measure(args: argparse.Namespace, stack: Stack) -> None:
         status, body = requests.get(path)
         if not status.startswith("200"):
             raise RuntimeError(f"{path} answered {status}: {body[:300]!r}")
+    spent = time_parts() if args.parts else Counter()
     statements: Counter[str] = Counter()
 
     def count(execute, sql, params, many, context):
@@ -137,6 +160,44 @@ def measure(args: argparse.Namespace, stack: Stack) -> None:
         print(f"  {times / n:5.2f}  {sql}")
     if args.profile:
         pstats.Stats(profile, stream=sys.stdout).sort_stats("cumulative").print_stats(40)
+    if spent[VIEW]:
+        print(f"Parts of the firmware view, wall time per page ({n} pages):")
+        for part in (VIEW, *VIEW_PARTS):
+            print(f"  {spent[part] * 1000 / n:6.3f} ms  {part}")
+
+
+def time_parts() -> Counter[str]:
+    """Each of VIEW_PARTS wrapped where the view's code looks it up, adding its wall time (in
+    any thread) to the counter returned."""
+    spent: Counter[str] = Counter()
+
+    def timed(part: str, function):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[part] += time.perf_counter() - started
+
+        return wrapper
+
+    for part, (module_name, name) in VIEW_PARTS.items():
+        *owners, attribute = name.split(".")
+        owner = importlib.import_module(module_name)
+        for owner_name in owners:
+            owner = getattr(owner, owner_name)
+        setattr(owner, attribute, timed(part, getattr(owner, attribute)))
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    patterns = list(get_resolver().url_patterns)
+    while patterns:  # the URL holds the view itself: it is timed there
+        pattern = patterns.pop()
+        if isinstance(pattern, URLResolver):
+            patterns.extend(pattern.url_patterns)
+        elif isinstance(pattern, URLPattern) and pattern.name == VIEW_NAME:
+            pattern.callback = timed(VIEW, pattern.callback)
+    return spent
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,6 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--latency-ms", type=int, default=0, help="the simulator's, per call")
     parser.add_argument("--profile", action="store_true", help="print cProfile's top functions")
+    parser.add_argument(
+        "--parts", action="store_true", help="time the firmware view's parts (a firmware mode)"
+    )
     args = parser.parse_args(argv)
     cache_seconds = "3600" if args.mode == "cached" else "0"
     with work_folder("fwportal-bench-in-process-", keep=False) as work:
