@@ -179,8 +179,9 @@ def search_firmware(
 
 
 def firmware_history(org: Org, answer: Fetched[FirmwareInfo]) -> History | None:
-    """The firmware's history as the page shows it with this answer: the one recorded with it,
-    else (a copy the database kept for an outage, or an answer find.py fetched) the database's."""
+    """The firmware's history as the page shows it with this answer: the one recorded with it
+    (or read with the database's copy, in an outage), else the database's (an answer find.py
+    fetched, which its threads keep without touching the database)."""
     if answer.history is not None:
         return answer.history
     return history.of(org, answer.value.firmware_id)
